@@ -1,0 +1,43 @@
+"""The pure core of overage-credit-grant.
+
+Everything here is a total function of its arguments: no I/O, no clock, no
+environment, no logging, no mutable globals. The shell reads the world and passes
+it in (`now_ms`, `prev` config, `env`, the fetched payload).
+
+`PerOrgCache` is the generic reducer set; the grant functions are its first
+instance (`GRANT_CACHE`). Reuse it for any record you cache per organization.
+"""
+
+from ._cache import CACHE_TTL_MS, CacheEntry, PerOrgCache, is_fresh
+from ._grant import (
+    GrantInfo,
+    decode_grant_info,
+    encode_grant_info,
+    is_valid_org_id,
+    organization_id,
+)
+from ._money import format_grant_amount, format_minor_units, is_upsell_eligible
+from ._overage import CACHE_KEY, GRANT_CACHE, after_invalidate, after_refresh, cached_grant
+from ._privacy import ESSENTIAL_TRAFFIC_ENV, is_essential_traffic_only
+
+__all__ = [
+    "CACHE_KEY",
+    "CACHE_TTL_MS",
+    "ESSENTIAL_TRAFFIC_ENV",
+    "GRANT_CACHE",
+    "CacheEntry",
+    "GrantInfo",
+    "PerOrgCache",
+    "after_invalidate",
+    "after_refresh",
+    "cached_grant",
+    "decode_grant_info",
+    "encode_grant_info",
+    "format_grant_amount",
+    "format_minor_units",
+    "is_essential_traffic_only",
+    "is_fresh",
+    "is_upsell_eligible",
+    "is_valid_org_id",
+    "organization_id",
+]

@@ -1,0 +1,50 @@
+"""Strategies for this test suite: the public ones, plus a few only tests need."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from overage_credit_grant.core import CACHE_TTL_MS
+from overage_credit_grant.core.strategies import (
+    cache_entries,
+    configs,
+    currencies,
+    epoch_ms,
+    grant_infos,
+    grant_payloads,
+    invalid_grant_payloads,
+    invalid_org_ids,
+    json_values,
+    malformed_cache_entries,
+    org_ids,
+    ttl_offsets,
+)
+
+__all__ = [
+    "cache_entries",
+    "clocks",
+    "configs",
+    "currencies",
+    "epoch_ms",
+    "grant_infos",
+    "grant_payloads",
+    "invalid_grant_payloads",
+    "invalid_org_ids",
+    "json_values",
+    "malformed_cache_entries",
+    "non_usd_currencies",
+    "org_ids",
+    "ttl_offsets",
+]
+
+
+def clocks() -> st.SearchStrategy[tuple[int, int]]:
+    """(timestamp_ms, now_ms) pairs whose difference crowds the TTL boundaries."""
+    return st.tuples(epoch_ms(), ttl_offsets(CACHE_TTL_MS)).map(
+        lambda pair: (pair[0], pair[0] + pair[1])
+    )
+
+
+def non_usd_currencies() -> st.SearchStrategy[str]:
+    """Currency strings the formatter must refuse."""
+    return (currencies() | st.text(max_size=5)).filter(lambda c: c.upper() != "USD")
