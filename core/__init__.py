@@ -8,6 +8,7 @@ it in (`now_ms`, `prev` config, `env`, the fetched payload).
 instance (`GRANT_CACHE`). Reuse it for any record you cache per organization.
 """
 
+from ._backoff import backoff_delay_ms
 from ._cache import CACHE_TTL_MS, CacheEntry, PerOrgCache, is_fresh
 from ._grant import (
     GrantInfo,
@@ -30,6 +31,7 @@ __all__ = [
     "PerOrgCache",
     "after_invalidate",
     "after_refresh",
+    "backoff_delay_ms",
     "cached_grant",
     "decode_grant_info",
     "encode_grant_info",

@@ -5,9 +5,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
+from pytest_httpserver import HTTPServer
+
+from overage_credit_grant.shell import Settings
+
+from .helpers import GRANT_BODY, TOKEN, Clock, grant_path
 
 settings.register_profile(
     "default",
@@ -22,3 +32,70 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# -- shell fixtures --------------------------------------------------------------------
+
+
+@pytest.fixture
+def org() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(1_764_000_000_000)
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    return tmp_path / "config.json"
+
+
+@pytest.fixture
+def make_settings(
+    config_path: Path, org: str, clock: Clock, httpserver: HTTPServer
+) -> Callable[..., Settings]:
+    """Settings for a temp config, a fixed org and token, the loopback server, a fake clock."""
+
+    def make(**overrides: object) -> Settings:
+        base = {
+            "config_path": config_path,
+            "organization": org,
+            "token": TOKEN,
+            "base_url": httpserver.url_for("/").rstrip("/"),
+            "clock": clock,
+            "lock_timeout_s": 2.0,
+            "connect_timeout_s": 1.0,
+            "read_timeout_s": 1.0,
+            "total_timeout_s": 2.0,
+            "env": {},
+        }
+        return Settings(**{**base, **overrides})  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def serve_grant(httpserver: HTTPServer, org: str) -> Callable[..., None]:
+    """Make the loopback backend answer `org`'s grant with `body` (default: $5 available)."""
+
+    def serve(body: object = GRANT_BODY, status: int = 200, for_org: str | None = None) -> None:
+        httpserver.clear()
+        httpserver.expect_request(grant_path(for_org or org)).respond_with_data(
+            json.dumps(body), status=status, content_type="application/json"
+        )
+
+    return serve
+
+
+@pytest.fixture
+def threaded_httpserver() -> Iterator[HTTPServer]:
+    """A loopback backend that answers requests concurrently (the default one is serial)."""
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()

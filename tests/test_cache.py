@@ -18,6 +18,7 @@ from overage_credit_grant.core import (
     PerOrgCache,
     after_invalidate,
     after_refresh,
+    backoff_delay_ms,
     cached_grant,
     encode_grant_info,
     is_fresh,
@@ -282,3 +283,19 @@ def test_the_reducers_are_reusable_for_another_record(
     assert SEATS_OF_JSON.after_invalidate(once, org)["seatCache"] == {}
     assert without_cache(once) == config | {"seatCache": once["seatCache"]}
     assert SEATS.read(once, org, now) == Nothing  # a decoder that rejects the stored shape
+
+
+# -- backoff ---------------------------------------------------------------------------
+
+
+@given(st.integers(0, 200), st.integers(1, 10**6), st.integers(1, 10**8))
+def test_backoff_grows_from_base_and_never_passes_the_cap(
+    failures: int, base: int, cap: int
+) -> None:
+    """No wait before a failure; then base, doubling each failure, never above the cap."""
+    delay = backoff_delay_ms(failures, base, cap)
+    if failures == 0:
+        assert delay == 0
+    else:
+        assert delay == min(cap, base * 2 ** (failures - 1))
+        assert delay <= backoff_delay_ms(failures + 1, base, cap) <= cap

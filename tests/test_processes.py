@@ -1,0 +1,143 @@
+"""Real processes contending for one config file (shell/_store.py, shell/_service.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from overage_credit_grant.core import CACHE_KEY
+from overage_credit_grant.shell import (
+    InvalidateStatus,
+    RefreshStatus,
+    Settings,
+    invalidate_overage_credit_grant_cache,
+    refresh_overage_credit_grant_cache,
+)
+
+from .helpers import GRANT_BODY, TOKEN, FileState, grant_path, read_json, write_json
+
+WORKER = str(Path(__file__).with_name("_worker.py"))
+
+
+def spawn(
+    op: str,
+    config: Path,
+    org: str,
+    base_url: str,
+    start_at: float,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, WORKER, op, str(config), org, base_url, str(start_at), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CLAUDE_CODE_OAUTH_TOKEN": TOKEN, **(env or {})},
+    )
+
+
+def results(procs: list[subprocess.Popen[str]]) -> list[str]:
+    statuses = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert TOKEN not in out
+        assert TOKEN not in err
+        statuses.append(json.loads(out)["status"])
+    return statuses
+
+
+def grant_handler(delay_s: float = 0.0):  # type: ignore[no-untyped-def]
+    def handler(request: Request) -> Response:
+        time.sleep(delay_s)
+        org = request.path.split("/")[4]
+        body = {**GRANT_BODY, "amount_minor_units": int(org[:4], 16)}
+        return Response(json.dumps(body), content_type="application/json")
+
+    return handler
+
+
+def test_many_processes_refreshing_different_orgs_lose_nothing(
+    threaded_httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """12 processes, 12 orgs, one file, all at once: every entry and every other key survives."""
+    server = threaded_httpserver
+    server.expect_request(
+        re.compile(r"/api/oauth/organizations/[^/]+/overage_credit_grant")
+    ).respond_with_handler(grant_handler(0.05))
+    config = tmp_path / "config.json"
+    unrelated = {f"key{i}": {"value": "x" * 1000, "n": i} for i in range(50)}
+    write_json(config, unrelated)
+    orgs = [str(uuid.uuid4()) for _ in range(12)]
+    start_at = time.time() + 1.5
+    base_url = server.url_for("/").rstrip("/")
+    procs = [spawn("refresh", config, org, base_url, start_at) for org in orgs]
+    assert results(procs) == ["written"] * 12
+    final = read_json(config)
+    cache = final.pop(CACHE_KEY)
+    assert final == unrelated
+    assert isinstance(cache, dict)
+    assert sorted(cache) == sorted(orgs)
+    for org in orgs:
+        assert cache[org]["info"]["amount_minor_units"] == int(org[:4], 16)
+    assert len(server.log) == 12
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_processes_refreshing_one_org_send_one_request(
+    threaded_httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """The cross-process lease: 6 processes, one org, one request; the rest skip."""
+    org = str(uuid.uuid4())
+    server = threaded_httpserver
+    server.expect_request(grant_path(org)).respond_with_handler(grant_handler(0.5))
+    config = tmp_path / "config.json"
+    start_at = time.time() + 1.5
+    base_url = server.url_for("/").rstrip("/")
+    procs = [spawn("refresh", config, org, base_url, start_at) for _ in range(6)]
+    statuses = results(procs)
+    assert len(server.log) == 1
+    assert sorted(statuses) == ["skipped_in_flight"] * 5 + ["written"]
+
+
+def test_a_stuck_lock_gives_lock_timeout_within_the_bound(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Another process holds the lock forever: outcomes in bounded time, nothing written."""
+    org = str(uuid.uuid4())
+    httpserver.expect_request(grant_path(org)).respond_with_json(GRANT_BODY)
+    config = tmp_path / "config.json"
+    write_json(config, {"keep": 1, CACHE_KEY: {org: {"info": GRANT_BODY, "timestamp": 1}}})
+    before = FileState.of(config)
+    holder = spawn("hold-lock", config, org, "-", "0", "60")
+    try:
+        assert holder.stdout is not None
+        assert json.loads(holder.stdout.readline())["status"] == "holding"
+        settings = Settings(
+            config_path=config,
+            organization=org,
+            token=TOKEN,
+            base_url=httpserver.url_for("/").rstrip("/"),
+            lock_timeout_s=0.5,
+        )
+        started = time.monotonic()
+        refreshed = refresh_overage_credit_grant_cache(settings)
+        invalidated = invalidate_overage_credit_grant_cache(settings)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert refreshed.status is RefreshStatus.LOCK_TIMEOUT
+    assert invalidated.status is InvalidateStatus.LOCK_TIMEOUT
+    assert elapsed < 0.5 * 2 + 1.5
+    assert FileState.of(config) == before

@@ -1,0 +1,498 @@
+"""The entry points against real files and a real loopback backend (shell/_service.py)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from overage_credit_grant.core import CACHE_KEY, CACHE_TTL_MS, GrantInfo
+from overage_credit_grant.shell import (
+    InvalidateStatus,
+    RefreshStatus,
+    Settings,
+    format_grant_amount,
+    get_cached_overage_credit_grant,
+    invalidate_overage_credit_grant_cache,
+    refresh_overage_credit_grant_cache,
+    start_refresh,
+)
+
+from .helpers import GRANT_BODY, TOKEN, Clock, FileState, grant_path, read_json, write_json
+
+MakeSettings = Callable[..., Settings]
+FIVE = GrantInfo(True, True, False, 500, "USD")
+OTHER_ORG = "00000000-0000-4000-8000-000000000000"
+
+
+def seeded(path: Path, org: str, info: dict[str, object], stamp: int) -> dict[str, object]:
+    config = {
+        "theme": "dark",
+        "projects": {"/x": {"allowedTools": ["a"]}},
+        CACHE_KEY: {
+            OTHER_ORG: {"info": {**GRANT_BODY, "granted": True}, "timestamp": 1},
+            org: {"info": info, "timestamp": stamp},
+        },
+    }
+    write_json(path, config)
+    return config
+
+
+# -- no organization, privacy ----------------------------------------------------------
+
+
+def test_without_an_org_nothing_happens(
+    make_settings: MakeSettings, config_path: Path, httpserver: HTTPServer
+) -> None:
+    """No org: get is None; refresh and invalidate send no request and write nothing."""
+    s = make_settings(organization=None, claude_config_path=config_path.parent / "none.json")
+    assert get_cached_overage_credit_grant(s) is None
+    assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.SKIPPED_NO_ORGANIZATION
+    assert invalidate_overage_credit_grant_cache(s).status is InvalidateStatus.NO_ORGANIZATION
+    assert httpserver.log == []
+    assert not config_path.exists()
+
+
+def test_org_comes_from_claude_codes_config_which_is_only_read(
+    make_settings: MakeSettings, tmp_path: Path, serve_grant: Callable[..., None], org: str
+) -> None:
+    """oauthAccount.organizationUuid in Claude Code's config is used; that file never changes."""
+    claude = tmp_path / ".claude.json"
+    write_json(claude, {"oauthAccount": {"organizationUuid": org}, "numStartups": 3})
+    before = FileState.of(claude)
+    serve_grant()
+    s = make_settings(organization=None, claude_config_path=claude, protected_paths=(claude,))
+    assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.WRITTEN
+    assert get_cached_overage_credit_grant(s) == FIVE
+    assert FileState.of(claude) == before
+    assert not (tmp_path / ".claude.json.lock").exists()
+
+
+def test_config_path_pointing_at_claude_codes_files_is_refused(
+    make_settings: MakeSettings, tmp_path: Path, serve_grant: Callable[..., None]
+) -> None:
+    """Our cache must never be written into Claude Code's own config or credentials."""
+    serve_grant()
+    for name in (".claude.json", ".credentials.json"):
+        claude = tmp_path / name
+        write_json(claude, {"keep": True})
+        before = FileState.of(claude)
+        link = tmp_path / f"innocent-{name[1:]}"
+        link.symlink_to(claude)
+        for path in (claude, link):
+            s = make_settings(config_path=path)
+            assert refresh_overage_credit_grant_cache(s).status is (
+                RefreshStatus.REFUSED_UNSAFE_CONFIG
+            )
+            assert invalidate_overage_credit_grant_cache(s).status is (
+                InvalidateStatus.REFUSED_UNSAFE_CONFIG
+            )
+        assert FileState.of(claude) == before
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".lock")]
+
+
+@pytest.mark.parametrize("value", ["1", "0", "true", "anything"])
+def test_essential_traffic_only_sends_nothing(
+    make_settings: MakeSettings, config_path: Path, httpserver: HTTPServer, value: str
+) -> None:
+    """With the privacy switch set, refresh neither asks nor writes."""
+    s = make_settings(env={"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": value})
+    assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC
+    assert httpserver.log == []
+    assert not config_path.exists()
+
+
+# -- the seed's refresh rules ----------------------------------------------------------
+
+
+def test_first_refresh_writes_info_and_now(
+    make_settings: MakeSettings,
+    config_path: Path,
+    serve_grant: Callable[..., None],
+    org: str,
+    clock: Clock,
+) -> None:
+    """New data: one write of {info, timestamp: now}; get returns it."""
+    serve_grant()
+    outcome = refresh_overage_credit_grant_cache(make_settings())
+    assert outcome.status is RefreshStatus.WRITTEN
+    assert outcome.info == FIVE
+    assert read_json(config_path) == {
+        CACHE_KEY: {org: {"info": GRANT_BODY, "timestamp": clock.now_ms}}
+    }
+    assert get_cached_overage_credit_grant(make_settings()) == FIVE
+    assert format_grant_amount(FIVE) == "$5"
+
+
+def test_unchanged_fresh_refresh_does_not_touch_the_file(
+    make_settings: MakeSettings,
+    config_path: Path,
+    serve_grant: Callable[..., None],
+    org: str,
+    clock: Clock,
+    httpserver: HTTPServer,
+) -> None:
+    """Equal data, fresh entry: a request but no write; bytes, inode and mtime unchanged."""
+    seeded(config_path, org, GRANT_BODY, clock.now_ms - 1000)
+    before = FileState.of(config_path)
+    serve_grant()
+    for _ in range(5):
+        clock.advance(1000)
+        assert refresh_overage_credit_grant_cache(make_settings()).status is (
+            RefreshStatus.UNCHANGED
+        )
+    assert len(httpserver.log) == 5
+    assert FileState.of(config_path) == before
+
+
+def test_unchanged_stale_refresh_rewrites_only_the_timestamp(
+    make_settings: MakeSettings,
+    config_path: Path,
+    serve_grant: Callable[..., None],
+    org: str,
+    clock: Clock,
+) -> None:
+    """Equal data in a stale entry: one write; only the timestamp differs."""
+    config = seeded(config_path, org, GRANT_BODY, clock.now_ms - CACHE_TTL_MS - 1)
+    serve_grant()
+    assert refresh_overage_credit_grant_cache(make_settings()).status is RefreshStatus.WRITTEN
+    after = read_json(config_path)
+    config[CACHE_KEY][org]["timestamp"] = clock.now_ms  # type: ignore[index]
+    assert after == config
+
+
+def test_refresh_with_new_data_keeps_everything_else(
+    make_settings: MakeSettings,
+    config_path: Path,
+    serve_grant: Callable[..., None],
+    org: str,
+    clock: Clock,
+) -> None:
+    """Other keys and other orgs' entries stay exactly as they were."""
+    config = seeded(config_path, org, {**GRANT_BODY, "amount_minor_units": 100}, clock.now_ms)
+    serve_grant()
+    assert refresh_overage_credit_grant_cache(make_settings()).status is RefreshStatus.WRITTEN
+    after = read_json(config_path)
+    assert after[CACHE_KEY][org] == {"info": GRANT_BODY, "timestamp": clock.now_ms}  # type: ignore[index]
+    del after[CACHE_KEY][org], config[CACHE_KEY][org]  # type: ignore[attr-defined]
+    assert after == config
+
+
+def test_the_timestamp_is_read_under_the_lock(
+    make_settings: MakeSettings, config_path: Path, serve_grant: Callable[..., None], org: str
+) -> None:
+    """The stored stamp is the clock's last reading, taken inside the write."""
+    readings = iter(range(1_764_000_000_000, 1_764_000_000_000 + 1000, 10))
+    last: list[int] = []
+
+    def ticking() -> int:
+        last.append(next(readings))
+        return last[-1]
+
+    serve_grant()
+    assert refresh_overage_credit_grant_cache(make_settings(clock=ticking)).ok
+    assert read_json(config_path)[CACHE_KEY][org]["timestamp"] == last[-1]  # type: ignore[index]
+
+
+def test_entry_older_than_ttl_reads_none_and_exactly_ttl_is_fresh(
+    make_settings: MakeSettings, config_path: Path, org: str, clock: Clock
+) -> None:
+    """The TTL boundary and a future stamp, through the lock-free read."""
+    seeded(config_path, org, GRANT_BODY, clock.now_ms - CACHE_TTL_MS)
+    assert get_cached_overage_credit_grant(make_settings()) == FIVE
+    clock.advance(1)
+    assert get_cached_overage_credit_grant(make_settings()) is None
+    seeded(config_path, org, GRANT_BODY, clock.now_ms + 60_000)
+    assert get_cached_overage_credit_grant(make_settings()) is None
+
+
+# -- invalidate ------------------------------------------------------------------------
+
+
+def test_invalidate_removes_only_the_current_org(
+    make_settings: MakeSettings, config_path: Path, org: str, clock: Clock
+) -> None:
+    """One entry goes; everything else keeps its value; a second call writes nothing."""
+    config = seeded(config_path, org, GRANT_BODY, clock.now_ms)
+    outcome = invalidate_overage_credit_grant_cache(make_settings())
+    assert outcome.status is InvalidateStatus.REMOVED
+    del config[CACHE_KEY][org]  # type: ignore[attr-defined]
+    assert read_json(config_path) == config
+    before = FileState.of(config_path)
+    assert invalidate_overage_credit_grant_cache(make_settings()).status is (
+        InvalidateStatus.NOTHING_TO_REMOVE
+    )
+    assert FileState.of(config_path) == before
+    assert get_cached_overage_credit_grant(make_settings()) is None
+
+
+# -- failures: nothing written, nothing raised -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (500, GRANT_BODY, RefreshStatus.FETCH_FAILED_HTTP),
+        (401, {"error": "unauthorized"}, RefreshStatus.FETCH_FAILED_HTTP),
+        (200, {"available": True}, RefreshStatus.FETCH_FAILED_PAYLOAD),
+        (200, {**GRANT_BODY, "granted": 0}, RefreshStatus.FETCH_FAILED_PAYLOAD),
+        (200, "not an object", RefreshStatus.FETCH_FAILED_PAYLOAD),
+    ],
+)
+def test_failed_fetch_writes_nothing_and_logs_without_the_token(
+    make_settings: MakeSettings,
+    config_path: Path,
+    serve_grant: Callable[..., None],
+    org: str,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    body: object,
+    expected: RefreshStatus,
+) -> None:
+    """HTTP errors and bad bodies: a failed outcome, the file untouched, a log line, no token."""
+    seeded(config_path, org, {**GRANT_BODY, "amount_minor_units": 1}, clock.now_ms - 1)
+    before = FileState.of(config_path)
+    serve_grant(body, status=status)
+    with caplog.at_level(logging.DEBUG, logger="overage_credit_grant"):
+        outcome = refresh_overage_credit_grant_cache(make_settings())
+    assert outcome.status is expected
+    assert outcome.fetch_failed
+    assert FileState.of(config_path) == before
+    assert caplog.records, "the failure is logged"
+    for record in caplog.records:
+        assert TOKEN not in record.getMessage()
+    assert TOKEN not in str(outcome)
+    assert TOKEN not in repr(outcome)
+
+
+def test_empty_body_fails_without_a_write(
+    make_settings: MakeSettings, config_path: Path, httpserver: HTTPServer, org: str
+) -> None:
+    httpserver.expect_request(grant_path(org)).respond_with_data(
+        b"", content_type="application/json"
+    )
+    assert refresh_overage_credit_grant_cache(make_settings()).status is (
+        RefreshStatus.FETCH_FAILED_PAYLOAD
+    )
+    assert not config_path.exists()
+
+
+def test_a_backend_that_never_answers_gives_a_timeout_outcome(
+    make_settings: MakeSettings, config_path: Path
+) -> None:
+    """A silent server: a timeout outcome within bounds, no write."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        s = make_settings(
+            base_url=f"http://127.0.0.1:{listener.getsockname()[1]}", read_timeout_s=0.5
+        )
+        started = time.monotonic()
+        outcome = refresh_overage_credit_grant_cache(s)
+    assert outcome.status is RefreshStatus.FETCH_FAILED_TIMEOUT
+    assert time.monotonic() - started < 3
+    assert not config_path.exists()
+
+
+def test_corrupt_config_is_never_overwritten_and_costs_no_request(
+    make_settings: MakeSettings,
+    config_path: Path,
+    serve_grant: Callable[..., None],
+    httpserver: HTTPServer,
+) -> None:
+    """An unreadable config: refresh and invalidate refuse, before any request."""
+    config_path.write_bytes(b'{"theme": "dark", ')
+    before = FileState.of(config_path)
+    serve_grant()
+    outcome = refresh_overage_credit_grant_cache(make_settings())
+    assert outcome.status is RefreshStatus.CONFIG_UNREADABLE
+    assert "not valid JSON" in outcome.detail
+    assert invalidate_overage_credit_grant_cache(make_settings()).status is (
+        InvalidateStatus.CONFIG_UNREADABLE
+    )
+    assert get_cached_overage_credit_grant(make_settings()) is None
+    assert httpserver.log == []
+    assert FileState.of(config_path) == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"token": None}, RefreshStatus.SKIPPED_NO_CREDENTIALS),
+        ({"token": "bad token\r\n"}, RefreshStatus.SKIPPED_NO_CREDENTIALS),
+        ({"organization": "../../etc/passwd"}, RefreshStatus.REFUSED_INVALID_ORG),
+        (
+            {"organization": "0f8fad5b-d9cb-469f-a165-70867728950e\n"},
+            RefreshStatus.REFUSED_INVALID_ORG,
+        ),
+        ({"base_url": "http://api.anthropic.com"}, RefreshStatus.REFUSED_INSECURE_URL),
+    ],
+)
+def test_refused_settings_never_reach_the_network(
+    make_settings: MakeSettings,
+    config_path: Path,
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    overrides: dict[str, object],
+    expected: RefreshStatus,
+) -> None:
+    """Missing or malformed credentials, hostile org ids and plain-http hosts: no request."""
+    s = make_settings(credentials_path=tmp_path / "missing.json", **overrides)
+    outcome = refresh_overage_credit_grant_cache(s)
+    assert outcome.status is expected
+    assert httpserver.log == []
+    assert not config_path.exists()
+
+
+def test_token_comes_from_credentials_file_unless_expired(
+    make_settings: MakeSettings,
+    tmp_path: Path,
+    serve_grant: Callable[..., None],
+    httpserver: HTTPServer,
+    clock: Clock,
+) -> None:
+    """claudeAiOauth.accessToken is used until its expiresAt passes."""
+    creds = tmp_path / ".credentials.json"
+    write_json(creds, {"claudeAiOauth": {"accessToken": TOKEN, "expiresAt": clock.now_ms + 10}})
+    serve_grant()
+    s = make_settings(token=None, credentials_path=creds)
+    assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.WRITTEN
+    assert httpserver.log[0][0].headers["Authorization"] == f"Bearer {TOKEN}"
+    clock.advance(10)
+    assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.SKIPPED_NO_CREDENTIALS
+
+
+def test_settings_repr_never_shows_the_token(make_settings: MakeSettings) -> None:
+    s = make_settings(env={"CLAUDE_CODE_OAUTH_TOKEN": TOKEN})
+    assert TOKEN not in repr(s)
+
+
+# -- one fetch at a time ---------------------------------------------------------------
+
+
+def slow_grant(delay_s: float) -> Callable[[Request], Response]:
+    def handler(_: Request) -> Response:
+        time.sleep(delay_s)
+        return Response(json.dumps(GRANT_BODY), content_type="application/json")
+
+    return handler
+
+
+def test_sixteen_threads_share_one_request(
+    make_settings: MakeSettings, httpserver: HTTPServer, org: str, config_path: Path
+) -> None:
+    """Concurrent refreshes of one org in one process send a single request."""
+    httpserver.expect_request(grant_path(org)).respond_with_handler(slow_grant(0.3))
+    s = make_settings()
+    outcomes: list[object] = []
+    barrier = threading.Barrier(16)
+
+    def run() -> None:
+        barrier.wait()
+        outcomes.append(refresh_overage_credit_grant_cache(s).status)
+
+    threads = [threading.Thread(target=run) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(httpserver.log) == 1
+    assert outcomes == [RefreshStatus.WRITTEN] * 16
+    assert get_cached_overage_credit_grant(s) == FIVE
+
+
+def test_start_refresh_returns_at_once_and_joins_the_flight(
+    make_settings: MakeSettings, httpserver: HTTPServer, org: str
+) -> None:
+    """The fire-and-forget form: immediate return, one request for many starts."""
+    httpserver.expect_request(grant_path(org)).respond_with_handler(slow_grant(0.5))
+    s = make_settings()
+    started = time.monotonic()
+    futures = [start_refresh(s) for _ in range(8)]
+    assert time.monotonic() - started < 0.4
+    assert len({id(f) for f in futures}) == 1
+    assert futures[0].result(timeout=5).status is RefreshStatus.WRITTEN
+    assert len(httpserver.log) == 1
+
+
+def test_start_refresh_reports_skips_without_a_thread(make_settings: MakeSettings) -> None:
+    future = start_refresh(make_settings(organization=None, claude_config_path=None))
+    assert future.done()
+    assert future.result().status is RefreshStatus.SKIPPED_NO_ORGANIZATION
+
+
+def test_different_orgs_do_not_wait_on_each_other(
+    make_settings: MakeSettings, threaded_httpserver: HTTPServer, org: str
+) -> None:
+    """A slow fetch for one org does not delay another org's refresh."""
+    server = threaded_httpserver
+    server.expect_request(grant_path(org)).respond_with_handler(slow_grant(1.5))
+    server.expect_request(grant_path(OTHER_ORG)).respond_with_json(GRANT_BODY)
+    base_url = server.url_for("/").rstrip("/")
+    slow = start_refresh(make_settings(base_url=base_url, read_timeout_s=3, total_timeout_s=3))
+    time.sleep(0.1)
+    started = time.monotonic()
+    fast = refresh_overage_credit_grant_cache(
+        make_settings(organization=OTHER_ORG, base_url=base_url)
+    )
+    assert fast.status is RefreshStatus.WRITTEN
+    assert time.monotonic() - started < 1.0
+    assert slow.result(timeout=5).ok
+
+
+def test_failures_back_off_growing_and_capped(
+    make_settings: MakeSettings, httpserver: HTTPServer, org: str, clock: Clock, config_path: Path
+) -> None:
+    """A failing backend is asked once per backoff window, the window doubling to a cap."""
+    httpserver.expect_request(grant_path(org)).respond_with_data("down", status=503)
+    s = make_settings(backoff_base_ms=1000, backoff_cap_ms=4000)
+    sent = []
+    for _ in range(200):  # 200 refreshes, 100 ms apart: 20 s of renders
+        outcome = refresh_overage_credit_grant_cache(s)
+        assert outcome.status in (RefreshStatus.FETCH_FAILED_HTTP, RefreshStatus.BACKING_OFF)
+        sent.append(len(httpserver.log))
+        clock.advance(100)
+    # waits of 1 s, 2 s, 4 s, 4 s, ...: about 7 requests in 20 s instead of 200
+    assert len(httpserver.log) <= 8
+    gaps = [i for i in range(1, len(sent)) if sent[i] != sent[i - 1]]
+    assert [b - a for a, b in itertools.pairwise(gaps)][:3] == [20, 40, 40]
+    assert not config_path.exists()
+    httpserver.clear()
+    httpserver.expect_request(grant_path(org)).respond_with_json(GRANT_BODY)
+    clock.advance(4000)
+    assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.WRITTEN
+    assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.UNCHANGED
+
+
+# -- import cost -----------------------------------------------------------------------
+
+
+def test_reading_a_cached_grant_imports_neither_requests_nor_filelock(
+    tmp_path: Path, org: str
+) -> None:
+    """The hot path stays light: checked in a fresh interpreter."""
+    config = tmp_path / "config.json"
+    write_json(config, {CACHE_KEY: {org: {"info": GRANT_BODY, "timestamp": 1}}})
+    code = (
+        "import sys\n"
+        "from overage_credit_grant.shell import Settings, get_cached_overage_credit_grant\n"
+        f"s = Settings(config_path={str(config)!r}, organization={org!r}, clock=lambda: 2)\n"
+        "assert get_cached_overage_credit_grant(s) is not None\n"
+        "print(sorted(m for m in ('requests', 'filelock', 'urllib3') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
