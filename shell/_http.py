@@ -101,9 +101,26 @@ def _scrub(text: str, token: str) -> str:
     return text[:_DETAIL_LIMIT]
 
 
+def _root_reason(exc: BaseException) -> str | None:
+    """The operating system's words for what went wrong, found down the exception chain."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__]
+        linked += list(current.args)
+        pending.extend(e for e in linked if isinstance(e, BaseException))
+    return None
+
+
 def _describe(exc: BaseException, token: str) -> str:
-    message = str(exc)
-    return _scrub(f"{type(exc).__name__}: {message}" if message else type(exc).__name__, token)
+    """A short, token-free description: the exception type and the root reason, if any."""
+    reason = _root_reason(exc)
+    return _scrub(f"{reason} ({type(exc).__name__})" if reason else type(exc).__name__, token)
 
 
 def fetch_grant(
@@ -129,6 +146,9 @@ def fetch_grant(
         )
     own_session = session is None
     http = requests.Session() if own_session else session
+    # A proxy from the environment must not carry a plain-http token off this machine.
+    host = urlsplit(base.unwrap()).hostname or ""
+    proxies = {"http": None, "https": None} if _is_loopback(host) else None
     try:
         body = _get_body(
             http,
@@ -137,6 +157,7 @@ def fetch_grant(
             (connect_timeout_s, read_timeout_s),
             time.monotonic() + total_timeout_s,
             max_bytes,
+            proxies,
         )
     except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError) as exc:
         return Failure(FetchError(FetchErrorKind.TIMEOUT, "timed out: " + _describe(exc, token)))
@@ -157,6 +178,7 @@ def _get_body(
     timeouts: tuple[float, float],
     deadline: float,
     max_bytes: int,
+    proxies: dict[str, None] | None,
 ) -> Result[bytes, FetchError]:
     headers = {
         "Content-Type": "application/json",
@@ -171,6 +193,7 @@ def _get_body(
         timeout=timeouts,
         stream=True,
         allow_redirects=False,
+        proxies=proxies,
     )
     with response:
         status = response.status_code

@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -82,17 +82,19 @@ class Settings:
             claude_config = home / ".claude.json"
             credentials = home / ".claude" / ".credentials.json"
         config = env.get(CONFIG_ENV) or ""
-        settings = cls(
-            config_path=Path(config) if config else _default_config_path(),
-            organization=env.get(ORG_ENV) or None,
-            token=env.get(TOKEN_ENV) or None,
-            claude_config_path=claude_config,
-            credentials_path=credentials,
-            base_url=env.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
-            env=env,
-            protected_paths=(claude_config, credentials),
-        )
-        return replace(settings, **overrides) if overrides else settings
+        fields: dict[str, Any] = {
+            "organization": env.get(ORG_ENV) or None,
+            "token": env.get(TOKEN_ENV) or None,
+            "claude_config_path": claude_config,
+            "credentials_path": credentials,
+            "base_url": env.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+            "env": env,
+            "protected_paths": (claude_config, credentials),
+            **overrides,
+        }
+        if "config_path" not in fields:
+            fields["config_path"] = Path(config) if config else _default_config_path()
+        return cls(**fields)
 
 
 def _default_config_path() -> Path:
