@@ -22,6 +22,8 @@ The file store's rules, each one there because configs have been lost without it
 * A new file is mode 0600; an existing file keeps its mode (and owner, when we may);
   a read-only file is refused; a symlinked config stays a symlink (its target is
   written, and locked).
+* A writer killed mid-write leaves only a temp file (``.<name>.<random>.tmp``), never
+  a partial config; the next write, under the lock, removes such orphans.
 
 `filelock` is imported only by `update` and `lease`, so a process that only reads
 never loads it.
@@ -34,6 +36,7 @@ import enum
 import json
 import logging
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -293,6 +296,7 @@ def _replace_file(target: Path, data: bytes, before: os.stat_result | None) -> U
     if before is not None and _is_read_only(before, target):
         return UpdateResult(UpdateStatus.WRITE_FAILED, "config is read-only; left untouched")
     folder = target.parent
+    _sweep_orphans(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -318,6 +322,25 @@ def _replace_file(target: Path, data: bytes, before: os.stat_result | None) -> U
         return UpdateResult(UpdateStatus.WRITE_FAILED, f"config not written: {_describe(exc)}")
     _fsync_folder(folder)
     return UpdateResult(UpdateStatus.WRITTEN)
+
+
+def _sweep_orphans(target: Path) -> None:
+    """Remove temp files that a writer killed mid-write left behind.
+
+    Only a writer holding the lock ever has a temp file of this config open, and we hold
+    the lock, so every file named like ours (``.<name>.<8 random chars>.tmp``; never a
+    name that another config's temp files could have) is an orphan.
+    """
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}\.tmp")
+    try:
+        with os.scandir(target.parent) as entries:
+            orphans = [e.path for e in entries if pattern.fullmatch(e.name)]
+    except OSError:
+        return
+    for orphan in orphans:
+        with contextlib.suppress(OSError):
+            os.unlink(orphan)
+            _log.info("removed a temp file left by an interrupted write: %s", orphan)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -99,3 +100,29 @@ def threaded_httpserver() -> Iterator[HTTPServer]:
     finally:
         server.clear()
         server.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="run the torture tests at full length (see docs/reliability.md)",
+    )
+
+
+@pytest.fixture
+def long_run(request: pytest.FixtureRequest) -> bool:
+    """True under --long: torture tests run their full-length version."""
+    return bool(request.config.getoption("--long"))
+
+
+@pytest.fixture(autouse=True)
+def _no_token_in_any_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Across the whole suite: the token never appears in a log record, tracebacks included."""
+    caplog.set_level(logging.DEBUG, logger="overage_credit_grant")
+    yield
+    formatter = logging.Formatter()
+    for when in ("setup", "call", "teardown"):
+        for record in caplog.get_records(when):
+            assert TOKEN not in formatter.format(record), "the token reached a log record"

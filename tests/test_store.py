@@ -185,3 +185,20 @@ def test_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> No
     assert "TypeError" in result.detail
     assert FileState.of(path) == before
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_next_write_removes_temp_files_of_interrupted_writers_only(tmp_path: Path) -> None:
+    """Orphans of this config go; another config's temp files and other files stay."""
+    path = tmp_path / "config.json"
+    write_json(path, {"a": 1})
+    orphan = tmp_path / ".config.json.k2j4h5g6.tmp"
+    orphan.write_bytes(b'{"half": ')
+    others = [tmp_path / ".config.json.bak.k2j4h5g6.tmp", tmp_path / "notes.tmp"]
+    for other in others:
+        other.write_bytes(b"keep")
+    assert FileStore(path).update(lambda prev: prev).status is UpdateStatus.UNCHANGED
+    assert orphan.exists()  # no write, no sweep
+    assert FileStore(path).update(add_key("b", 2)).status is UpdateStatus.WRITTEN
+    assert not orphan.exists()
+    assert all(other.read_bytes() == b"keep" for other in others)
+    assert read_json(path) == {"a": 1, "b": 2}

@@ -1,0 +1,34 @@
+"""A writer for the crash test: refreshes one org in a loop until it is killed.
+
+    python _crash_worker.py CONFIG ORG BASE_URL
+
+Every answer of the backend differs, so every refresh writes. Statuses go to stdout,
+one per line, so the supervisor can count what the workers did.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from overage_credit_grant.shell import Settings, refresh_overage_credit_grant_cache
+
+
+def main(config: str, org: str, base_url: str) -> None:
+    settings = Settings(
+        config_path=Path(config),
+        organization=org,
+        token=os.environ["CLAUDE_CODE_OAUTH_TOKEN"],
+        base_url=base_url,
+        lock_timeout_s=30,
+        backoff_base_ms=10,
+        backoff_cap_ms=100,
+    )
+    while True:
+        outcome = refresh_overage_credit_grant_cache(settings)
+        print(outcome.status.value, flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
