@@ -7,6 +7,7 @@ Apps call the entry points; each takes an optional `Settings` (default:
 from overage_credit_grant.core import GrantInfo
 
 from ._outcomes import InvalidateOutcome, InvalidateStatus, RefreshOutcome, RefreshStatus
+from ._redis import RedisStore
 from ._service import (
     format_grant_amount,
     get_cached_overage_credit_grant,
@@ -16,7 +17,15 @@ from ._service import (
     store_for,
 )
 from ._settings import DEFAULT_BASE_URL, Settings, wall_clock_ms
-from ._store import FileStore, LeaseStatus, Store, UpdateResult, UpdateStatus
+from ._store import (
+    FileStore,
+    LeaseStatus,
+    Store,
+    StoreError,
+    StoreErrorKind,
+    UpdateResult,
+    UpdateStatus,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -25,10 +34,13 @@ __all__ = [
     "InvalidateOutcome",
     "InvalidateStatus",
     "LeaseStatus",
+    "RedisStore",
     "RefreshOutcome",
     "RefreshStatus",
     "Settings",
     "Store",
+    "StoreError",
+    "StoreErrorKind",
     "UpdateResult",
     "UpdateStatus",
     "format_grant_amount",

@@ -54,8 +54,9 @@ _NO_GRANT_REFRESH: Final = frozenset(
 )
 _EPILOG: Final = """\
 exit codes: 0 ok, 1 failure, 2 usage error, 3 no grant or not logged in.
-environment: OVERAGE_GRANT_CONFIG, OVERAGE_GRANT_BASE_URL, CLAUDE_CODE_ORGANIZATION_UUID,
-CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_CONFIG_DIR, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC."""
+environment: OVERAGE_GRANT_CONFIG, OVERAGE_GRANT_BASE_URL, OVERAGE_GRANT_REDIS_URL,
+CLAUDE_CODE_ORGANIZATION_UUID, CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_CONFIG_DIR,
+CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC."""
 
 
 class _Failure(Exception):
@@ -80,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
         common.add_argument("--config", type=Path, default=default, help="cache config file")
         common.add_argument("--base-url", default=default, help="backend base URL")
         common.add_argument("--org", default=default, help="organization UUID")
+        common.add_argument(
+            "--redis-url", default=default, help="shared Redis store instead of the file"
+        )
         common.add_argument(
             "--json",
             action="store_true",
@@ -129,6 +133,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["base_url"] = args.base_url
     if args.org is not None:
         overrides["organization"] = args.org
+    if args.redis_url is not None:
+        overrides["redis_url"] = args.redis_url
     return Settings.from_env(**overrides)
 
 
@@ -264,7 +270,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         case Success(config):
             pass
         case failure:
-            raise _Failure(f"{s.config_path}: {failure.failure()}")
+            raise _Failure(f"{store.location}: {failure.failure()}")
     now = s.clock()
     current = valid_organization(s)
     entries = GRANT_CACHE.entries(config)
@@ -280,7 +286,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         }
         for e in entries
     ]
-    lines = [f"config  {s.config_path}"]
+    lines = [f"store  {store.location}"]
     if not entries:
         lines.append("no cached grants")
     else:
@@ -292,7 +298,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         lines.append(f"{mark} {e.org_id:36}  {amount:>10}  {_age(e.age_ms(now)):>14}  {state}")
     _emit(
         args,
-        {"config": str(s.config_path), "organization": current, "entries": rows},
+        {"store": store.location, "organization": current, "entries": rows},
         "\n".join(lines),
     )
     return EXIT_OK

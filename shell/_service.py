@@ -52,7 +52,15 @@ from ._settings import (
     resolve_token,
     valid_organization,
 )
-from ._store import FileStore, LeaseStatus, Store, UpdateResult, UpdateStatus
+from ._store import (
+    FileStore,
+    LeaseStatus,
+    Store,
+    StoreError,
+    StoreErrorKind,
+    UpdateResult,
+    UpdateStatus,
+)
 
 __all__ = [
     "format_grant_amount",
@@ -74,6 +82,14 @@ _REFRESH_FROM_UPDATE: Final = {
     UpdateStatus.WRITE_FAILED: RefreshStatus.WRITE_FAILED,
     UpdateStatus.UNAVAILABLE: RefreshStatus.STORE_UNAVAILABLE,
 }
+_REFRESH_FROM_STORE_ERROR: Final = {
+    StoreErrorKind.UNREADABLE: RefreshStatus.CONFIG_UNREADABLE,
+    StoreErrorKind.UNAVAILABLE: RefreshStatus.STORE_UNAVAILABLE,
+}
+_INVALIDATE_FROM_STORE_ERROR: Final = {
+    StoreErrorKind.UNREADABLE: InvalidateStatus.CONFIG_UNREADABLE,
+    StoreErrorKind.UNAVAILABLE: InvalidateStatus.STORE_UNAVAILABLE,
+}
 _INVALIDATE_FROM_UPDATE: Final = {
     UpdateStatus.WRITTEN: InvalidateStatus.REMOVED,
     UpdateStatus.UNCHANGED: InvalidateStatus.NOTHING_TO_REMOVE,
@@ -90,15 +106,22 @@ def format_grant_amount(info: GrantInfo) -> str | None:
 
 
 def store_for(settings: Settings) -> Store:
-    """The store `settings` names: its own `store`, else the JSON file at `config_path`."""
+    """The store `settings` names: its own `store`, a Redis store for `redis_url`, else the
+    JSON file at `config_path`."""
     if settings.store is not None:
         return settings.store
+    if settings.redis_url:
+        from ._redis import shared_redis_store  # noqa: PLC0415  (only fleets pay for redis)
+
+        return shared_redis_store(settings.redis_url, timeout_s=settings.store_timeout_s)
     return FileStore(settings.config_path, lock_timeout_s=settings.lock_timeout_s)
 
 
 def _config_is_protected(settings: Settings) -> bool:
-    return settings.store is None and is_protected_path(
-        settings.config_path, settings.protected_paths
+    return (
+        settings.store is None
+        and not settings.redis_url
+        and is_protected_path(settings.config_path, settings.protected_paths)
     )
 
 
@@ -109,7 +132,7 @@ _entry_memo: dict[tuple[str, str], tuple[Mapping[str, object], Maybe[CacheEntry[
 
 def _cached_entry(store: Store, org: str) -> Maybe[CacheEntry[GrantInfo]]:
     """The org's decoded entry, decoded once per config object the store hands out."""
-    config = store.read()
+    config = store.read(org)
     key = (store.key, org)
     memo = _entry_memo.get(key)
     if memo is not None and memo[0] is config:
@@ -162,13 +185,14 @@ def _invalidate(s: Settings) -> InvalidateOutcome:
     if _config_is_protected(s):
         return InvalidateOutcome(InvalidateStatus.REFUSED_UNSAFE_CONFIG, _PROTECTED)
     store = store_for(s)
-    match store.read_checked():
+    match store.read_checked(raw):
         case Success(config):
             if after_invalidate(config, raw) is config:
                 return InvalidateOutcome(InvalidateStatus.NOTHING_TO_REMOVE)
         case failure:
-            return InvalidateOutcome(InvalidateStatus.CONFIG_UNREADABLE, failure.failure())
-    result = store.update(lambda prev: after_invalidate(prev, raw))
+            error: StoreError = failure.failure()
+            return InvalidateOutcome(_INVALIDATE_FROM_STORE_ERROR[error.kind], error.detail)
+    result = store.update(lambda prev: after_invalidate(prev, raw), raw)
     return InvalidateOutcome(_INVALIDATE_FROM_UPDATE[result.status], result.detail)
 
 
@@ -326,8 +350,9 @@ def _fetch_and_store(s: Settings, store: Store, org: str, started_ms: int) -> Re
         return RefreshOutcome(RefreshStatus.SKIPPED_NO_CREDENTIALS, "no usable OAuth token")
     if isinstance(base := check_base_url(s.base_url), Failure):
         return RefreshOutcome(RefreshStatus.REFUSED_INSECURE_URL, base.failure())
-    if isinstance(readable := store.read_checked(), Failure):
-        return RefreshOutcome(RefreshStatus.CONFIG_UNREADABLE, readable.failure())
+    if isinstance(readable := store.read_checked(org), Failure):
+        unusable: StoreError = readable.failure()
+        return RefreshOutcome(_REFRESH_FROM_STORE_ERROR[unusable.kind], unusable.detail)
     with store.lease(org) as lease:
         if lease is LeaseStatus.BUSY:
             return RefreshOutcome(
@@ -335,6 +360,8 @@ def _fetch_and_store(s: Settings, store: Store, org: str, started_ms: int) -> Re
             )
         if lease is LeaseStatus.FAILED:
             return RefreshOutcome(RefreshStatus.WRITE_FAILED, "cannot take the refresh lease")
+        if lease is LeaseStatus.UNAVAILABLE:
+            return RefreshOutcome(RefreshStatus.STORE_UNAVAILABLE, "store unavailable")
         if _stamped_since(store, org, started_ms, s.clock()):
             return RefreshOutcome(
                 RefreshStatus.SKIPPED_IN_FLIGHT, "another process refreshed this grant just now"
@@ -352,7 +379,7 @@ def _fetch_and_store(s: Settings, store: Store, org: str, started_ms: int) -> Re
         match fetched:
             case Success(info):
                 _record_success(key)
-                result = store.update(lambda prev: after_refresh(prev, org, info, s.clock()))
+                result = store.update(lambda prev: after_refresh(prev, org, info, s.clock()), org)
                 return _refresh_outcome(result, info)
             case _:
                 error = fetched.failure()
@@ -378,7 +405,7 @@ _FETCH_STATUS: Final = {
 def _stamped_since(store: Store, org: str, started_ms: int, now_ms: int) -> bool:
     """Whether another caller stored this org's entry after our call began (and not later
     than now: a future stamp from a skewed clock must not silence us forever)."""
-    stamp = GRANT_CACHE.entry(store.read(), org).map(lambda e: e.timestamp_ms).value_or(None)
+    stamp = GRANT_CACHE.entry(store.read(org), org).map(lambda e: e.timestamp_ms).value_or(None)
     return stamp is not None and started_ms < stamp <= now_ms
 
 

@@ -29,6 +29,7 @@ __all__ = [
 DEFAULT_BASE_URL: Final = "https://api.anthropic.com"
 CONFIG_ENV: Final = "OVERAGE_GRANT_CONFIG"
 BASE_URL_ENV: Final = "OVERAGE_GRANT_BASE_URL"
+REDIS_URL_ENV: Final = "OVERAGE_GRANT_REDIS_URL"
 ORG_ENV: Final = "CLAUDE_CODE_ORGANIZATION_UUID"
 TOKEN_ENV: Final = "CLAUDE_CODE_OAUTH_TOKEN"  # noqa: S105  (a variable name)
 CLAUDE_DIR_ENV: Final = "CLAUDE_CONFIG_DIR"
@@ -47,7 +48,8 @@ class Settings:
 
     `organization` and `token`, when given, win over Claude Code's files. `token`,
     `env` and `session` are left out of `repr` so a logged `Settings` leaks nothing.
-    `store`, when given, replaces the JSON file store (a fleet's shared store, say).
+    `store`, when given, replaces the JSON file store; `redis_url` selects the shared
+    Redis store (`store_timeout_s` bounds each of its calls).
     """
 
     config_path: Path
@@ -68,6 +70,8 @@ class Settings:
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     protected_paths: tuple[Path, ...] = ()
     store: Store | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    store_timeout_s: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -88,6 +92,7 @@ class Settings:
             "claude_config_path": claude_config,
             "credentials_path": credentials,
             "base_url": env.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+            "redis_url": env.get(REDIS_URL_ENV) or None,
             "env": env,
             "protected_paths": (claude_config, credentials),
             **overrides,

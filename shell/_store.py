@@ -52,6 +52,8 @@ __all__ = [
     "LeaseStatus",
     "Reducer",
     "Store",
+    "StoreError",
+    "StoreErrorKind",
     "UpdateResult",
     "UpdateStatus",
     "parse_config",
@@ -85,26 +87,52 @@ class UpdateResult:
 class LeaseStatus(enum.Enum):
     ACQUIRED = "acquired"
     BUSY = "busy"
-    FAILED = "failed"
+    FAILED = "failed"  # the lease could not be created (an unwritable folder, say)
+    UNAVAILABLE = "unavailable"  # the store could not be reached
+
+
+class StoreErrorKind(enum.Enum):
+    UNREADABLE = "unreadable"  # it answered, but what it holds must not be used or written
+    UNAVAILABLE = "unavailable"  # it did not answer (a shared store that is down)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreError:
+    kind: StoreErrorKind
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 class Store(Protocol):
-    """The port: what the service needs from wherever the config lives."""
+    """The port: what the service needs from wherever the config lives.
+
+    `org_id` scopes a read or an update to one organization's entry. The file store
+    ignores it (the whole file is one config); a store that keeps one record per
+    organization (Redis) reads and writes only that record, and lists all of them for
+    an unscoped read.
+    """
 
     @property
     def key(self) -> str:
         """A stable identity (for in-process single-flight and backoff)."""
         ...
 
-    def read_checked(self) -> Result[Config, str]:
+    @property
+    def location(self) -> str:
+        """Where the data lives, for people (no secrets)."""
+        ...
+
+    def read_checked(self, org_id: str | None = None) -> Result[Config, StoreError]:
         """Lock-free read: the config, or why it cannot be used."""
         ...
 
-    def read(self) -> Config:
+    def read(self, org_id: str | None = None) -> Config:
         """Lock-free read; an unusable config reads as empty."""
         ...
 
-    def update(self, reducer: Reducer) -> UpdateResult:
+    def update(self, reducer: Reducer, org_id: str | None = None) -> UpdateResult:
         """Exclusive re-read, reduce, and write only if the reducer returned a new object."""
         ...
 
@@ -206,18 +234,24 @@ class FileStore:
     def key(self) -> str:
         return os.path.realpath(self.path)
 
+    @property
+    def location(self) -> str:
+        return os.fspath(self.path)
+
     def _target(self) -> Path:
         return Path(os.path.realpath(self.path))
 
-    def read_checked(self) -> Result[Config, str]:
-        return read_json_cached(self.path)
+    def read_checked(self, org_id: str | None = None) -> Result[Config, StoreError]:
+        return read_json_cached(self.path).alt(
+            lambda reason: StoreError(StoreErrorKind.UNREADABLE, reason)
+        )
 
-    def read(self) -> Config:
-        return self.read_checked().value_or({})
+    def read(self, org_id: str | None = None) -> Config:
+        return read_json_cached(self.path).value_or({})
 
     # -- exclusive update ---------------------------------------------------------------
 
-    def update(self, reducer: Reducer) -> UpdateResult:
+    def update(self, reducer: Reducer, org_id: str | None = None) -> UpdateResult:
         import filelock  # noqa: PLC0415  (readers never pay for it)
 
         target = self._target()

@@ -1,6 +1,8 @@
 """A separate process for the multi-process tests: one operation, its outcome as JSON.
 
-    python _worker.py refresh|invalidate|hold-lock CONFIG ORG BASE_URL START_AT [SECONDS]
+    python _worker.py refresh|invalidate|hold-lock CONFIG ORG[,ORG...] BASE_URL START_AT [SECONDS]
+
+With REDIS_URL and REDIS_PREFIX set, the worker is a host of a fleet on that Redis.
 
 Waits until the wall clock reaches START_AT (so many workers start together), runs the
 operation with its own Settings, and prints the outcome's status.
@@ -12,6 +14,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -23,14 +26,20 @@ def main(argv: list[str]) -> int:
         refresh_overage_credit_grant_cache,
     )
 
+    store = None
+    if os.environ.get("REDIS_URL"):  # a host of a fleet sharing one Redis
+        from overage_credit_grant.shell import RedisStore
+
+        store = RedisStore.from_url(os.environ["REDIS_URL"], prefix=os.environ["REDIS_PREFIX"])
     settings = Settings(
         config_path=Path(config),
-        organization=org,
+        organization=org.split(",")[0],
         token=os.environ["CLAUDE_CODE_OAUTH_TOKEN"],
         base_url=base_url,
         lock_timeout_s=float(os.environ.get("LOCK_TIMEOUT_S", "30")),
         read_timeout_s=10,
         total_timeout_s=20,
+        store=store,
     )
     if op == "hold-lock":
         import filelock
@@ -42,11 +51,22 @@ def main(argv: list[str]) -> int:
     delay = float(start_at) - time.time()
     if delay > 0:
         time.sleep(delay)
-    if op == "refresh":
-        outcome = refresh_overage_credit_grant_cache(settings)
-    else:
-        outcome = invalidate_overage_credit_grant_cache(settings)
-    print(json.dumps({"status": outcome.status.value, "detail": outcome.detail}), flush=True)
+    call = (
+        refresh_overage_credit_grant_cache
+        if op == "refresh"
+        else invalidate_overage_credit_grant_cache
+    )
+    outcomes = [call(replace(settings, organization=one)) for one in org.split(",")]
+    print(
+        json.dumps(
+            {
+                "status": outcomes[0].status.value,
+                "detail": outcomes[0].detail,
+                "statuses": [o.status.value for o in outcomes],
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 

@@ -19,6 +19,7 @@ from pytest_httpserver import HTTPServer
 from overage_credit_grant.shell import Settings
 
 from .helpers import GRANT_BODY, TOKEN, Clock, grant_path
+from .redis_server import RedisProcess
 
 settings.register_profile(
     "default",
@@ -126,3 +127,18 @@ def _no_token_in_any_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     for when in ("setup", "call", "teardown"):
         for record in caplog.get_records(when):
             assert TOKEN not in formatter.format(record), "the token reached a log record"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisProcess]:
+    """One real redis-server for the session (tests keep apart by key prefix)."""
+    server = RedisProcess().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}:"

