@@ -27,9 +27,9 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
-from returns.maybe import Maybe, Nothing, Some
 from returns.result import Failure, Result, Success
 
 from overage_credit_grant.core import (
@@ -40,6 +40,7 @@ from overage_credit_grant.core import (
     after_refresh,
     backoff_delay_ms,
     is_essential_traffic_only,
+    is_fresh,
     is_valid_org_id,
 )
 from overage_credit_grant.core import format_grant_amount as _format_grant_amount
@@ -105,39 +106,58 @@ def format_grant_amount(info: GrantInfo) -> str | None:
     return _format_grant_amount(info).value_or(None)
 
 
+_file_stores: dict[tuple[Path, float], FileStore] = {}
+_protected: dict[tuple[Path, tuple[Path, ...]], bool] = {}
+
+
 def store_for(settings: Settings) -> Store:
     """The store `settings` names: its own `store`, a Redis store for `redis_url`, else the
-    JSON file at `config_path`."""
+    JSON file at `config_path` (one store object per path, reused)."""
     if settings.store is not None:
         return settings.store
     if settings.redis_url:
         from ._redis import shared_redis_store  # noqa: PLC0415  (only fleets pay for redis)
 
         return shared_redis_store(settings.redis_url, timeout_s=settings.store_timeout_s)
-    return FileStore(settings.config_path, lock_timeout_s=settings.lock_timeout_s)
+    key = (settings.config_path, settings.lock_timeout_s)
+    store = _file_stores.get(key)
+    if store is None:
+        if len(_file_stores) >= _MEMO_LIMIT:
+            _file_stores.clear()
+        store = _file_stores[key] = FileStore(
+            settings.config_path, lock_timeout_s=settings.lock_timeout_s
+        )
+    return store
 
 
-def _config_is_protected(settings: Settings) -> bool:
-    return (
-        settings.store is None
-        and not settings.redis_url
-        and is_protected_path(settings.config_path, settings.protected_paths)
-    )
+def _config_is_protected(settings: Settings, *, remembered: bool = False) -> bool:
+    """Whether the config path is one of Claude Code's files. Writers resolve the path
+    afresh every time; the lock-free read (which can only read) may reuse the answer."""
+    if settings.store is not None or settings.redis_url:
+        return False
+    key = (settings.config_path, settings.protected_paths)
+    if remembered and key in _protected:
+        return _protected[key]
+    answer = is_protected_path(settings.config_path, settings.protected_paths)
+    if len(_protected) >= _MEMO_LIMIT:
+        _protected.clear()
+    _protected[key] = answer
+    return answer
 
 
 # -- reading ---------------------------------------------------------------------------
 
-_entry_memo: dict[tuple[str, str], tuple[Mapping[str, object], Maybe[CacheEntry[GrantInfo]]]] = {}
+_entry_memo: dict[tuple[str, str], tuple[Mapping[str, object], CacheEntry[GrantInfo] | None]] = {}
 
 
-def _cached_entry(store: Store, org: str) -> Maybe[CacheEntry[GrantInfo]]:
+def _cached_entry(store: Store, org: str) -> CacheEntry[GrantInfo] | None:
     """The org's decoded entry, decoded once per config object the store hands out."""
     config = store.read(org)
     key = (store.key, org)
     memo = _entry_memo.get(key)
     if memo is not None and memo[0] is config:
         return memo[1]
-    entry = GRANT_CACHE.entry(config, org)
+    entry = GRANT_CACHE.entry(config, org).value_or(None)
     if len(_entry_memo) >= _MEMO_LIMIT:
         _entry_memo.clear()
     _entry_memo[key] = (config, entry)
@@ -145,18 +165,20 @@ def _cached_entry(store: Store, org: str) -> Maybe[CacheEntry[GrantInfo]]:
 
 
 def get_cached_overage_credit_grant(settings: Settings | None = None) -> GrantInfo | None:
-    """The current org's cached grant when fresh, else None. Lock-free; no network."""
+    """The current org's cached grant when fresh, else None. Lock-free; no network.
+
+    The hot path (an unchanged config) is one `stat` and a few dictionary lookups: the
+    parse, the decoded entry and the protected-path answer are all remembered.
+    """
     try:
         s = settings if settings is not None else Settings.from_env()
         org = valid_organization(s)
-        if org is None or _config_is_protected(s):
+        if org is None or _config_is_protected(s, remembered=True):
             return None
         entry = _cached_entry(store_for(s), org)
-        now = s.clock()
-        fresh = entry.bind(
-            lambda e: Some(e.value) if e.is_fresh(now, GRANT_CACHE.ttl_ms) else Nothing
-        )
-        return fresh.value_or(None)
+        if entry is not None and is_fresh(entry.timestamp_ms, s.clock(), GRANT_CACHE.ttl_ms):
+            return entry.value
+        return None
     except Exception:
         _log.exception("reading the cached overage credit grant failed")
         return None

@@ -154,10 +154,20 @@ def raw_organization(settings: Settings) -> str | None:
     return org if isinstance(org, str) and org else None
 
 
+_checked_orgs: dict[str, bool] = {}
+
+
 def valid_organization(settings: Settings) -> str | None:
     """The organization id when one is configured and is a canonical UUID."""
     org = raw_organization(settings)
-    return org if org is not None and is_valid_org_id(org) else None
+    if org is None:
+        return None
+    valid = _checked_orgs.get(org)
+    if valid is None:
+        if len(_checked_orgs) >= 256:
+            _checked_orgs.clear()
+        valid = _checked_orgs[org] = is_valid_org_id(org)
+    return org if valid else None
 
 
 def resolve_token(settings: Settings, now_ms: int) -> str | None:

@@ -172,10 +172,12 @@ def serialize_config(config: Config) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
-    signature: tuple[int, int, int, int]
+    signature: tuple[int, int, int, int] | None  # None: the file does not exist
     result: Result[Config, str]
+    config: Config  # the result's config, or {} when it is unusable
 
 
+_MISSING: Final = _Snapshot(None, Success({}), {})
 _snapshots: dict[str, _Snapshot] = {}
 _snapshots_lock = threading.Lock()
 
@@ -188,36 +190,46 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def read_json_cached(path: Path) -> Result[Config, str]:
-    """Lock-free read of a JSON object file, reusing the parse while its stat is unchanged.
+def _unreadable(reason: str) -> _Snapshot:
+    return _Snapshot(None, Failure(reason), {})
 
-    A missing file is ``{}``. The returned mapping is shared: never mutate it.
-    """
-    key = os.fspath(path)
+
+def _snapshot(key: str) -> _Snapshot:
+    """The file's parse, reused while its stat signature is unchanged. The hot path:
+    one `stat` and a tuple comparison."""
     try:
         current = os.stat(key)
     except FileNotFoundError:
-        return Success({})
+        return _MISSING
     except OSError as exc:
-        return Failure(f"config cannot be read: {_describe(exc)}")
+        return _unreadable(f"config cannot be read: {_describe(exc)}")
     cached = _snapshots.get(key)
     if cached is not None and cached.signature == _signature(current):
-        return cached.result
+        return cached
     try:
         with open(key, "rb") as handle:
             signature = _signature(os.fstat(handle.fileno()))
             result = parse_config(handle.read())
     except FileNotFoundError:
-        return Success({})
+        return _MISSING
     except IsADirectoryError:
-        return Failure("config path is a directory")
+        return _unreadable("config path is a directory")
     except OSError as exc:
-        return Failure(f"config cannot be read: {_describe(exc)}")
+        return _unreadable(f"config cannot be read: {_describe(exc)}")
+    snapshot = _Snapshot(signature, result, result.value_or({}))
     with _snapshots_lock:
         if key not in _snapshots and len(_snapshots) >= _SNAPSHOT_LIMIT:
             _snapshots.pop(next(iter(_snapshots)))
-        _snapshots[key] = _Snapshot(signature, result)
-    return result
+        _snapshots[key] = snapshot
+    return snapshot
+
+
+def read_json_cached(path: Path | str) -> Result[Config, str]:
+    """Lock-free read of a JSON object file, reusing the parse while its stat is unchanged.
+
+    A missing file is ``{}``. The returned mapping is shared: never mutate it.
+    """
+    return _snapshot(os.fspath(path)).result
 
 
 class FileStore:
@@ -226,28 +238,33 @@ class FileStore:
     def __init__(self, path: Path | str, *, lock_timeout_s: float = 10.0) -> None:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
+        self._name = os.fspath(self.path)
+        self._key: str | None = None
 
     def __repr__(self) -> str:
-        return f"FileStore({os.fspath(self.path)!r})"
+        return f"FileStore({self._name!r})"
 
     @property
     def key(self) -> str:
-        return os.path.realpath(self.path)
+        """The resolved path, taken once per store object."""
+        if self._key is None:
+            self._key = os.path.realpath(self._name)
+        return self._key
 
     @property
     def location(self) -> str:
-        return os.fspath(self.path)
+        return self._name
 
     def _target(self) -> Path:
-        return Path(os.path.realpath(self.path))
+        return Path(os.path.realpath(self._name))  # resolved afresh for every write
 
     def read_checked(self, org_id: str | None = None) -> Result[Config, StoreError]:
-        return read_json_cached(self.path).alt(
+        return _snapshot(self._name).result.alt(
             lambda reason: StoreError(StoreErrorKind.UNREADABLE, reason)
         )
 
     def read(self, org_id: str | None = None) -> Config:
-        return read_json_cached(self.path).value_or({})
+        return _snapshot(self._name).config
 
     # -- exclusive update ---------------------------------------------------------------
 
