@@ -2,30 +2,62 @@
 
 Apps call the entry points; each takes an optional `Settings` (default:
 `Settings.from_env()`) and none raises for network, payload, lock or config trouble.
+
+Names are loaded on first use (PEP 562), so a process that only reads a cached grant,
+or runs ``overage-grant show --no-refresh``, imports only the modules it needs.
 """
 
-from overage_credit_grant.core import GrantInfo
+from __future__ import annotations
 
-from ._outcomes import InvalidateOutcome, InvalidateStatus, RefreshOutcome, RefreshStatus
-from ._redis import RedisStore
-from ._service import (
-    format_grant_amount,
-    get_cached_overage_credit_grant,
-    invalidate_overage_credit_grant_cache,
-    refresh_overage_credit_grant_cache,
-    start_refresh,
-    store_for,
-)
-from ._settings import DEFAULT_BASE_URL, Settings, wall_clock_ms
-from ._store import (
-    FileStore,
-    LeaseStatus,
-    Store,
-    StoreError,
-    StoreErrorKind,
-    UpdateResult,
-    UpdateStatus,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from overage_credit_grant.core import GrantInfo
+
+    from ._outcomes import InvalidateOutcome, InvalidateStatus, RefreshOutcome, RefreshStatus
+    from ._port import (
+        LeaseStatus,
+        Store,
+        StoreError,
+        StoreErrorKind,
+        UpdateResult,
+        UpdateStatus,
+    )
+    from ._redis import RedisStore
+    from ._refresh import (
+        invalidate_overage_credit_grant_cache,
+        refresh_overage_credit_grant_cache,
+        start_refresh,
+    )
+    from ._service import format_grant_amount, get_cached_overage_credit_grant, store_for
+    from ._settings import DEFAULT_BASE_URL, Settings, wall_clock_ms
+    from ._store import FileStore
+
+_EXPORTS: dict[str, str] = {
+    "GrantInfo": "overage_credit_grant.core",
+    "InvalidateOutcome": "._outcomes",
+    "InvalidateStatus": "._outcomes",
+    "RefreshOutcome": "._outcomes",
+    "RefreshStatus": "._outcomes",
+    "RedisStore": "._redis",
+    "format_grant_amount": "._service",
+    "get_cached_overage_credit_grant": "._service",
+    "invalidate_overage_credit_grant_cache": "._refresh",
+    "refresh_overage_credit_grant_cache": "._refresh",
+    "start_refresh": "._refresh",
+    "store_for": "._service",
+    "DEFAULT_BASE_URL": "._settings",
+    "Settings": "._settings",
+    "wall_clock_ms": "._settings",
+    "FileStore": "._store",
+    "LeaseStatus": "._port",
+    "Store": "._port",
+    "StoreError": "._port",
+    "StoreErrorKind": "._port",
+    "UpdateResult": "._port",
+    "UpdateStatus": "._port",
+}
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -51,3 +83,16 @@ __all__ = [
     "store_for",
     "wall_clock_ms",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

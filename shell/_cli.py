@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from returns.result import Success
 
@@ -27,15 +26,12 @@ from overage_credit_grant.core import (
     is_upsell_eligible,
 )
 
-from ._outcomes import InvalidateStatus, RefreshOutcome, RefreshStatus
-from ._service import (
-    format_grant_amount,
-    get_cached_overage_credit_grant,
-    invalidate_overage_credit_grant_cache,
-    refresh_overage_credit_grant_cache,
-    store_for,
-)
+from ._log import quiet
+from ._service import format_grant_amount, get_cached_overage_credit_grant, store_for
 from ._settings import Settings, raw_organization, valid_organization
+
+if TYPE_CHECKING:
+    from ._outcomes import InvalidateStatus, RefreshOutcome, RefreshStatus
 
 __all__ = ["EXIT_FAILURE", "EXIT_NO_GRANT", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -46,12 +42,9 @@ EXIT_NO_GRANT: Final = 3
 PROG: Final = "overage-grant"
 
 _NO_GRANT_REFRESH: Final = frozenset(
-    {
-        RefreshStatus.SKIPPED_NO_ORGANIZATION,
-        RefreshStatus.SKIPPED_NO_CREDENTIALS,
-        RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC,
-    }
+    {"skipped_no_organization", "skipped_no_credentials", "skipped_essential_traffic"}
 )
+_REFRESH_OK_TOO: Final = frozenset({"skipped_in_flight", "skipped_essential_traffic"})
 _EPILOG: Final = """\
 exit codes: 0 ok, 1 failure, 2 usage error, 3 no grant or not logged in.
 environment: OVERAGE_GRANT_CONFIG, OVERAGE_GRANT_BASE_URL, OVERAGE_GRANT_REDIS_URL,
@@ -72,7 +65,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+_SUMMARIES: Final = {
+    "show": "show the grant, refreshing first when none is fresh",
+    "refresh": "fetch the grant and cache it",
+    "invalidate": "drop this organization's cached grant",
+    "status": "list every cached organization with its age",
+    "serve": "run the reference backend",
+    "demo": "walk through fetch, cache and invalidate against a local backend",
+}
+_VALUED_OPTIONS: Final = frozenset({"--config", "--base-url", "--org", "--redis-url"})
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command word of `argv`, if it names one (the global options may precede it)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUED_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in _SUMMARIES else None
+    return None
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that command's subparser (argparse's set-up, with its
+    translations of every help text, is most of a quick command's run time)."""
+
     # The shared options work before or after the command; SUPPRESS keeps the
     # subcommand's unset options from hiding values given before it.
     def shared(suppress: bool) -> _Parser:
@@ -101,27 +121,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-
-    def command(name: str, summary: str) -> _Parser:
-        return commands.add_parser(
+    sub_shared = shared(suppress=True)
+    for name, summary in _SUMMARIES.items():
+        if only is not None and name != only:
+            continue
+        sub = commands.add_parser(
             name,
             help=summary,
             description=summary[0].upper() + summary[1:] + ".",
-            parents=[shared(suppress=True)],
+            parents=[sub_shared],
             epilog=_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-
-    show = command("show", "show the grant, refreshing first when none is fresh")
-    show.add_argument("--no-refresh", action="store_true", help="only read the cache")
-    command("refresh", "fetch the grant and cache it")
-    command("invalidate", "drop this organization's cached grant")
-    command("status", "list every cached organization with its age")
-    serve = command("serve", "run the reference backend")
-    serve.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
-    serve.add_argument("--grants", type=Path, help="grants file (default: a built-in sample)")
-    command("demo", "walk through fetch, cache and invalidate against a local backend")
+        if name == "show":
+            sub.add_argument("--no-refresh", action="store_true", help="only read the cache")
+        elif name == "serve":
+            sub.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+            sub.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
+            sub.add_argument("--grants", type=Path, help="grants file (default: built-in sample)")
     return parser
 
 
@@ -187,7 +204,7 @@ def _words(status: RefreshStatus | InvalidateStatus, detail: str) -> str:
 
 
 def _refresh_failure(outcome: RefreshOutcome) -> _Failure:
-    code = EXIT_NO_GRANT if outcome.status in _NO_GRANT_REFRESH else EXIT_FAILURE
+    code = EXIT_NO_GRANT if outcome.status.value in _NO_GRANT_REFRESH else EXIT_FAILURE
     return _Failure(f"refresh: {_words(outcome.status, outcome.detail)}", code)
 
 
@@ -197,10 +214,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     info = get_cached_overage_credit_grant(s)
     refreshed: RefreshOutcome | None = None
     if info is None and not args.no_refresh:
+        from ._refresh import refresh_overage_credit_grant_cache  # noqa: PLC0415
+
         refreshed = refresh_overage_credit_grant_cache(s)
         info = refreshed.info if refreshed.ok else get_cached_overage_credit_grant(s)
     if info is None:
-        if refreshed is not None and refreshed.status is not RefreshStatus.SKIPPED_IN_FLIGHT:
+        if refreshed is not None and refreshed.status.value != "skipped_in_flight":
             raise _refresh_failure(refreshed)
         raise _Failure("no fresh grant cached (run 'overage-grant refresh')", EXIT_NO_GRANT)
     _emit(
@@ -218,11 +237,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
+    from ._refresh import refresh_overage_credit_grant_cache  # noqa: PLC0415
+
     outcome = refresh_overage_credit_grant_cache(_settings(args))
-    ok = outcome.ok or outcome.status in (
-        RefreshStatus.SKIPPED_IN_FLIGHT,
-        RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC,
-    )
+    ok = outcome.ok or outcome.status.value in _REFRESH_OK_TOO
     amount = format_grant_amount(outcome.info) if outcome.info else None
     if ok or args.json:
         _emit(
@@ -241,6 +259,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_invalidate(args: argparse.Namespace) -> int:
+    from ._refresh import invalidate_overage_credit_grant_cache  # noqa: PLC0415
+
     outcome = invalidate_overage_credit_grant_cache(_settings(args))
     if outcome.ok or args.json:
         _emit(
@@ -250,7 +270,7 @@ def cmd_invalidate(args: argparse.Namespace) -> int:
         )
     if outcome.ok:
         return EXIT_OK
-    code = EXIT_NO_GRANT if outcome.status is InvalidateStatus.NO_ORGANIZATION else EXIT_FAILURE
+    code = EXIT_NO_GRANT if outcome.status.value == "no_organization" else EXIT_FAILURE
     raise _Failure(f"invalidate: {_words(outcome.status, outcome.detail)}", code)
 
 
@@ -351,9 +371,10 @@ _COMMANDS: Final = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (the console script exits with it)."""
-    args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(_command_in(words)).parse_args(words)
     # The library logs failures; the command already says them in its one error line.
-    logging.getLogger("overage_credit_grant").addHandler(logging.NullHandler())
+    quiet()
     try:
         return _COMMANDS[args.command](args)
     except _Failure as failure:

@@ -22,19 +22,17 @@ for, so the very same `after_refresh` / `after_invalidate` decide what to write.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import json
-import secrets
-import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 from returns.result import Failure, Result, Success
 
 from overage_credit_grant.core import CACHE_KEY, CACHE_TTL_MS
 
-from ._store import (
+from ._port import (
     Config,
     LeaseStatus,
     Reducer,
@@ -56,6 +54,8 @@ _SCAN_BATCH: Final = 500
 
 def _public_url(url: str) -> str:
     """The URL without its password."""
+    from urllib.parse import urlsplit, urlunsplit  # noqa: PLC0415
+
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -209,6 +209,8 @@ class RedisStore:
     @contextlib.contextmanager
     def lease(self, org_id: str) -> Iterator[LeaseStatus]:
         key = self._lease_key(org_id)
+        import secrets  # noqa: PLC0415
+
         owner = secrets.token_hex(16)
         try:
             acquired = self.client.set(key, owner, nx=True, px=self.lease_ms)
@@ -226,7 +228,7 @@ class RedisStore:
 
 
 _shared: dict[tuple[str, float], RedisStore] = {}
-_shared_lock = threading.Lock()
+_shared_lock = _thread.allocate_lock()
 
 
 def shared_redis_store(url: str, *, timeout_s: float = 1.0) -> RedisStore:

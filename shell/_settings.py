@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from overage_credit_grant.core import is_valid_org_id
 
 if TYPE_CHECKING:
-    from ._store import Store
+    from ._port import Store
 
 __all__ = [
     "DEFAULT_BASE_URL",
