@@ -14,7 +14,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from returns.result import Success
@@ -98,7 +97,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     def shared(suppress: bool) -> _Parser:
         default: Any = argparse.SUPPRESS if suppress else None
         common = _Parser(add_help=False)
-        common.add_argument("--config", type=Path, default=default, help="cache config file")
+        common.add_argument("--config", default=default, help="cache config file")
         common.add_argument("--base-url", default=default, help="backend base URL")
         common.add_argument("--org", default=default, help="organization UUID")
         common.add_argument(
@@ -138,7 +137,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         elif name == "serve":
             sub.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
             sub.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
-            sub.add_argument("--grants", type=Path, help="grants file (default: built-in sample)")
+            sub.add_argument("--grants", help="grants file (default: built-in sample)")
     return parser
 
 
@@ -325,6 +324,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
     from ._server import (  # noqa: PLC0415
         SAMPLE_ORG,
         SAMPLE_TOKEN,
@@ -335,7 +336,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
     try:
-        backend = load_backend(args.grants) if args.grants else Backend.sample()
+        backend = load_backend(Path(args.grants)) if args.grants else Backend.sample()
     except ValueError as exc:
         raise _Failure(str(exc)) from None
     try:

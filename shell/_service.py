@@ -12,14 +12,13 @@ a process that only reads never pays for them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from overage_credit_grant.core import GRANT_CACHE, CacheEntry, GrantInfo, is_fresh
 from overage_credit_grant.core import format_grant_amount as _format_grant_amount
 
 from ._log import logger
-from ._settings import Settings, is_protected_path, valid_organization
+from ._settings import Settings, StrPath, is_protected_path, valid_organization
 from ._store import FileStore
 
 if TYPE_CHECKING:
@@ -41,8 +40,8 @@ def format_grant_amount(info: GrantInfo) -> str | None:
     return _format_grant_amount(info).value_or(None)
 
 
-_file_stores: dict[tuple[Path, float], FileStore] = {}
-_protected: dict[tuple[Path, tuple[Path, ...]], bool] = {}
+_file_stores: dict[tuple[StrPath, float], FileStore] = {}
+_protected: dict[tuple[StrPath, tuple[StrPath, ...]], bool] = {}
 
 
 def store_for(settings: Settings) -> Store:

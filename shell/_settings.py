@@ -12,8 +12,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from overage_credit_grant.core import is_valid_org_id
 
@@ -23,8 +22,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BASE_URL",
     "Settings",
+    "StrPath",
     "wall_clock_ms",
 ]
+
+StrPath: TypeAlias = "str | os.PathLike[str]"  # a str or a pathlib.Path, as you like
 
 DEFAULT_BASE_URL: Final = "https://api.anthropic.com"
 CONFIG_ENV: Final = "OVERAGE_GRANT_CONFIG"
@@ -52,11 +54,11 @@ class Settings:
     Redis store (`store_timeout_s` bounds each of its calls).
     """
 
-    config_path: Path
+    config_path: StrPath
     organization: str | None = None
     token: str | None = field(default=None, repr=False)
-    claude_config_path: Path | None = None
-    credentials_path: Path | None = None
+    claude_config_path: StrPath | None = None
+    credentials_path: StrPath | None = None
     base_url: str = DEFAULT_BASE_URL
     connect_timeout_s: float = 3.05
     read_timeout_s: float = 10.0
@@ -68,7 +70,7 @@ class Settings:
     clock: Callable[[], int] = wall_clock_ms
     session: Any = field(default=None, repr=False)  # a requests.Session, or None for a new one
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
-    protected_paths: tuple[Path, ...] = ()
+    protected_paths: tuple[StrPath, ...] = ()
     store: Store | None = field(default=None, repr=False)
     redis_url: str | None = field(default=None, repr=False)  # may carry a password
     store_timeout_s: float = 1.0
@@ -78,13 +80,13 @@ class Settings:
         """The defaults of DESIGN.md, read from `env` (the process environment if None)."""
         env = dict(os.environ) if env is None else dict(env)
         claude_dir = env.get(CLAUDE_DIR_ENV) or ""
-        home = Path.home()
         if claude_dir:
-            claude_config = Path(claude_dir) / ".claude.json"
-            credentials = Path(claude_dir) / ".credentials.json"
+            claude_config = os.path.join(claude_dir, ".claude.json")
+            credentials = os.path.join(claude_dir, ".credentials.json")
         else:
-            claude_config = home / ".claude.json"
-            credentials = home / ".claude" / ".credentials.json"
+            home = os.path.expanduser("~")
+            claude_config = os.path.join(home, ".claude.json")
+            credentials = os.path.join(home, ".claude", ".credentials.json")
         config = env.get(CONFIG_ENV) or ""
         fields: dict[str, Any] = {
             "organization": env.get(ORG_ENV) or None,
@@ -98,30 +100,31 @@ class Settings:
             **overrides,
         }
         if "config_path" not in fields:
-            fields["config_path"] = Path(config) if config else _default_config_path()
+            fields["config_path"] = config or _default_config_path()
         return cls(**fields)
 
 
-def _default_config_path() -> Path:
+def _default_config_path() -> str:
     import platformdirs  # noqa: PLC0415  (only when no path is configured)
 
-    return platformdirs.user_config_path(_APP_NAME) / "config.json"
+    return os.path.join(platformdirs.user_config_dir(_APP_NAME), "config.json")
 
 
-def is_protected_path(path: Path, protected: tuple[Path, ...]) -> bool:
+def is_protected_path(path: StrPath, protected: tuple[StrPath, ...]) -> bool:
     """True when `path` is, or resolves to, one of Claude Code's own files.
 
     Besides the files named in `protected`, any file named like Claude Code's global
     config or credentials (or their backups and lock) is refused wherever it lives.
     """
-    target = Path(os.path.realpath(path))
+    target = os.path.realpath(path)
+    name = os.path.basename(target)
     names = (".claude.json", ".credentials.json")
-    if any(target.name == n or target.name.startswith(n + ".") for n in names):
+    if any(name == n or name.startswith(n + ".") for n in names):
         return True
-    return any(target == Path(os.path.realpath(p)) for p in protected)
+    return any(target == os.path.realpath(p) for p in protected)
 
 
-def _read_json_object(path: Path | None) -> Mapping[str, object] | None:
+def _read_json_object(path: StrPath | None) -> Mapping[str, object] | None:
     """A JSON object read from `path`, or None when missing, unreadable or malformed."""
     if path is None:
         return None

@@ -35,12 +35,13 @@ import _thread
 import contextlib
 import json
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from returns.result import Failure, Result, Success
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ._port import Config, LeaseStatus, Reducer, StoreError, UpdateResult
 
 __all__ = [
@@ -146,7 +147,7 @@ def _snapshot(key: str) -> _Snapshot:
     return snapshot
 
 
-def read_json_cached(path: Path | str) -> Result[Config, str]:
+def read_json_cached(path: str | os.PathLike[str]) -> Result[Config, str]:
     """Lock-free read of a JSON object file, reusing the parse while its stat is unchanged.
 
     A missing file is ``{}``. The returned mapping is shared: never mutate it.
@@ -157,10 +158,10 @@ def read_json_cached(path: Path | str) -> Result[Config, str]:
 class FileStore:
     """The JSON file store (see the module docstring for its rules)."""
 
-    def __init__(self, path: Path | str, *, lock_timeout_s: float = 10.0) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout_s: float = 10.0) -> None:
+        self.path = path
         self.lock_timeout_s = lock_timeout_s
-        self._name = os.fspath(self.path)
+        self._name = os.fspath(path)
         self._key: str | None = None
 
     def __repr__(self) -> str:
@@ -178,6 +179,8 @@ class FileStore:
         return self._name
 
     def _target(self) -> Path:
+        from pathlib import Path  # noqa: PLC0415  (the write side only)
+
         return Path(os.path.realpath(self._name))  # resolved afresh for every write
 
     def read_checked(self, org_id: str | None = None) -> Result[Config, StoreError]:

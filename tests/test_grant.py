@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from returns.maybe import Nothing, Some
 from returns.result import Failure, Success
 
@@ -149,3 +151,14 @@ def test_organization_id_is_nothing_without_a_valid_uuid(value: object) -> None:
 def test_organization_id_refuses_invalid_ids(text: str) -> None:
     """An organizationUuid that is not a canonical UUID is never returned."""
     assert organization_id({"oauthAccount": {"organizationUuid": text}}) == Nothing
+
+
+CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
+@given(org_ids() | invalid_org_ids() | st.text(alphabet="0123456789abcdefABCDEF-", max_size=40))
+def test_org_id_rule_equals_the_canonical_uuid_pattern(text: str) -> None:
+    """The hand-written check agrees with the 8-4-4-4-12 hex pattern on every string."""
+    assert is_valid_org_id(text) is (CANONICAL_UUID.fullmatch(text) is not None)

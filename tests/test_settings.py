@@ -26,7 +26,7 @@ def test_environment_variables_win(tmp_path: Path) -> None:
         "CLAUDE_CONFIG_DIR": str(tmp_path / "claude"),
     }
     s = Settings.from_env(env)
-    assert s.config_path == tmp_path / "c.json"
+    assert Path(s.config_path) == tmp_path / "c.json"
     assert s.base_url == "http://127.0.0.1:9"
     assert raw_organization(s) == ORG
     assert resolve_token(s, NOW) == TOKEN
@@ -46,7 +46,10 @@ def test_claude_config_dir_supplies_org_and_token(tmp_path: Path) -> None:
     assert raw_organization(s) == ORG
     assert resolve_token(s, NOW) == TOKEN
     assert resolve_token(s, NOW + 1) is None  # expired
-    assert set(s.protected_paths) == {claude / ".claude.json", claude / ".credentials.json"}
+    assert {Path(p) for p in s.protected_paths} == {
+        claude / ".claude.json",
+        claude / ".credentials.json",
+    }
 
 
 def test_unusable_credentials_mean_no_token(tmp_path: Path) -> None:
