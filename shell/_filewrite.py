@@ -19,16 +19,19 @@ from returns.result import Success
 
 from ._log import logger
 from ._port import LeaseStatus, Reducer, UpdateResult, UpdateStatus
-from ._store import describe_os_error, parse_config, serialize_config
+from ._store import describe_os_error, fast_json_safe, parse_config, serialize_config
 
 __all__ = ["lease_file", "update_file"]
 
 _NEW_FILE_MODE: Final = 0o600
 
 
-def update_file(target: Path, reducer: Reducer, lock_timeout_s: float) -> UpdateResult:
+def update_file(
+    target: Path, reducer: Reducer, lock_timeout_s: float, *, fast_json: bool = False
+) -> UpdateResult:
     """Lock `<target>.lock`, re-read, reduce, and replace the file only if the reducer
-    returned a new object."""
+    returned a new object. `fast_json` lets orjson write it (when it is installed, the
+    file is large, and it holds no NaN or Infinity): only for reducers that add none."""
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock = filelock.FileLock(f"{target}.lock", timeout=lock_timeout_s)
@@ -43,18 +46,19 @@ def update_file(target: Path, reducer: Reducer, lock_timeout_s: float) -> Update
             UpdateStatus.WRITE_FAILED, f"cannot lock config: {describe_os_error(exc)}"
         )
     try:
-        return _update_locked(target, reducer)
+        return _update_locked(target, reducer, fast_json)
     finally:
         lock.release()
 
 
-def _update_locked(target: Path, reducer: Reducer) -> UpdateResult:
+def _update_locked(target: Path, reducer: Reducer, fast_json: bool) -> UpdateResult:
     try:
         with open(target, "rb") as handle:
             before: os.stat_result | None = os.fstat(handle.fileno())
-            read = parse_config(handle.read())
+            raw = handle.read()
+            read = parse_config(raw)
     except FileNotFoundError:
-        before, read = None, Success({})
+        before, raw, read = None, b"", Success({})
     except IsADirectoryError:
         return UpdateResult(UpdateStatus.UNREADABLE, "config path is a directory")
     except OSError as exc:
@@ -69,7 +73,7 @@ def _update_locked(target: Path, reducer: Reducer) -> UpdateResult:
     if nxt is prev:
         return UpdateResult(UpdateStatus.UNCHANGED)
     try:
-        data = serialize_config(nxt)
+        data = serialize_config(nxt, fast=fast_json and fast_json_safe(raw))
     except (TypeError, ValueError, RecursionError) as exc:
         detail = f"config cannot be written as JSON ({type(exc).__name__}); left untouched"
         return UpdateResult(UpdateStatus.WRITE_FAILED, detail)

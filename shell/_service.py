@@ -58,8 +58,9 @@ def store_for(settings: Settings) -> Store:
     if store is None:
         if len(_file_stores) >= _MEMO_LIMIT:
             _file_stores.clear()
+        # Our reducers add no NaN or Infinity, so orjson (if installed) may write.
         store = _file_stores[key] = FileStore(
-            settings.config_path, lock_timeout_s=settings.lock_timeout_s
+            settings.config_path, lock_timeout_s=settings.lock_timeout_s, fast_json=True
         )
     return store
 

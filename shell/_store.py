@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import importlib
 import json
 import os
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from returns.result import Failure, Result, Success
 
@@ -47,12 +48,41 @@ if TYPE_CHECKING:
 __all__ = [
     "FileStore",
     "describe_os_error",
+    "fast_json_safe",
     "parse_config",
     "read_json_cached",
     "serialize_config",
 ]
 
 _SNAPSHOT_LIMIT: Final = 64
+_FAST_JSON_FROM: Final = 64 * 1024  # below this, orjson's import costs more than it saves
+_orjson_module: list[Any] = []
+
+
+def _orjson() -> Any:
+    """The optional `orjson` module (the ``fast`` extra), or None; imported once, lazily."""
+    if not _orjson_module:
+        try:
+            _orjson_module.append(importlib.import_module("orjson"))
+        except ImportError:
+            _orjson_module.append(None)
+    return _orjson_module[0]
+
+
+def _loads(data: bytes) -> object:
+    fast = _orjson() if len(data) >= _FAST_JSON_FROM else None
+    if fast is not None:
+        try:
+            return fast.loads(data)
+        except fast.JSONDecodeError:
+            pass  # NaN, integers past 64 bits, UTF-16...: the standard library decides
+    return json.loads(data)
+
+
+def fast_json_safe(data: bytes) -> bool:
+    """Whether a config read as `data` may be written by orjson without a change of meaning:
+    large enough to gain, and holding no NaN or Infinity (which orjson would write as null)."""
+    return len(data) >= _FAST_JSON_FROM and b"NaN" not in data and b"Infinity" not in data
 
 
 def parse_config(data: bytes) -> Result[Config, str]:
@@ -60,7 +90,7 @@ def parse_config(data: bytes) -> Result[Config, str]:
     if not data.strip():
         return Success({})
     try:
-        parsed = json.loads(data)
+        parsed = _loads(data)
     except UnicodeDecodeError:
         return Failure("config is not UTF-8 text")
     except ValueError as exc:
@@ -75,8 +105,19 @@ def parse_config(data: bytes) -> Result[Config, str]:
     return Success(parsed)
 
 
-def serialize_config(config: Config) -> bytes:
-    """The bytes written for a config: two-space JSON, UTF-8, a final newline."""
+def serialize_config(config: Config, *, fast: bool = False) -> bytes:
+    """The bytes written for a config: two-space JSON, UTF-8, a final newline.
+
+    With `fast` (only for configs free of NaN and Infinity: see `fast_json_safe`) and
+    orjson installed, orjson writes the same JSON values about 30 times faster; anything
+    it refuses (integers past 64 bits, lone surrogates, odd keys) falls back here.
+    """
+    lib = _orjson() if fast else None
+    if lib is not None:
+        try:
+            return bytes(lib.dumps(config, option=lib.OPT_INDENT_2)) + b"\n"
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            pass
     try:
         text = json.dumps(config, indent=2, ensure_ascii=False)
         return (text + "\n").encode("utf-8")
@@ -158,9 +199,16 @@ def read_json_cached(path: str | os.PathLike[str]) -> Result[Config, str]:
 class FileStore:
     """The JSON file store (see the module docstring for its rules)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, lock_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        lock_timeout_s: float = 10.0,
+        fast_json: bool = False,
+    ) -> None:
         self.path = path
         self.lock_timeout_s = lock_timeout_s
+        self.fast_json = fast_json
         self._name = os.fspath(path)
         self._key: str | None = None
 
@@ -198,7 +246,7 @@ class FileStore:
     def update(self, reducer: Reducer, org_id: str | None = None) -> UpdateResult:
         from ._filewrite import update_file  # noqa: PLC0415  (readers never pay for it)
 
-        return update_file(self._target(), reducer, self.lock_timeout_s)
+        return update_file(self._target(), reducer, self.lock_timeout_s, fast_json=self.fast_json)
 
     def lease(self, org_id: str) -> contextlib.AbstractContextManager[LeaseStatus]:
         from ._filewrite import lease_file  # noqa: PLC0415

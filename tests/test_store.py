@@ -8,12 +8,14 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given
 from returns.result import Failure, Success
 
 from overage_credit_grant.shell import FileStore, UpdateStatus
 from overage_credit_grant.shell._store import parse_config, serialize_config
 
 from .helpers import FileState, read_json, write_json
+from .strategies import configs
 
 
 def add_key(key: str, value: object):  # type: ignore[no-untyped-def]
@@ -202,3 +204,34 @@ def test_next_write_removes_temp_files_of_interrupted_writers_only(tmp_path: Pat
     assert not orphan.exists()
     assert all(other.read_bytes() == b"keep" for other in others)
     assert read_json(path) == {"a": 1, "b": 2}
+
+
+@given(configs())
+def test_fast_json_writes_the_same_values_as_the_standard_library(
+    config: dict[str, object],
+) -> None:
+    """orjson's output (when installed) parses to exactly what the stdlib's does."""
+    pytest.importorskip("orjson")
+    fast = serialize_config(config, fast=True)
+    slow = serialize_config(config)
+    assert json.loads(fast) == json.loads(slow) == config
+    fast.decode("utf-8")
+
+
+def test_nan_in_a_large_config_is_kept_by_the_standard_library(tmp_path: Path) -> None:
+    """NaN and Infinity (which orjson would turn into null) survive an update."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"pad": "x" * 100_000, "nan": float("nan"), "inf": float("inf")}))
+    store = FileStore(path, fast_json=True)
+    assert store.update(add_key("b", 2)).status is UpdateStatus.WRITTEN
+    text = path.read_text()
+    assert "NaN" in text
+    assert "Infinity" in text
+
+
+def test_huge_integers_in_a_large_config_survive_fast_json(tmp_path: Path) -> None:
+    """Integers past 64 bits (which orjson refuses) are written by the fallback."""
+    path = tmp_path / "config.json"
+    write_json(path, {"pad": "x" * 100_000, "big": 2**100})
+    assert FileStore(path, fast_json=True).update(add_key("b", 2)).status is UpdateStatus.WRITTEN
+    assert read_json(path)["big"] == 2**100
