@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from returns.result import Failure, Success
 
 from overage_credit_grant.shell import FileStore, UpdateStatus
@@ -210,10 +210,12 @@ def test_next_write_removes_temp_files_of_interrupted_writers_only(tmp_path: Pat
 def test_fast_json_writes_the_same_values_as_the_standard_library(
     config: dict[str, object],
 ) -> None:
-    """orjson's output (when installed) parses to exactly what the stdlib's does."""
+    """Where the guard lets orjson write (no NaN or Infinity in the file), its output
+    (when installed) parses to exactly what the stdlib's does."""
     pytest.importorskip("orjson")
-    fast = serialize_config(config, fast=True)
     slow = serialize_config(config)
+    assume(b"NaN" not in slow and b"Infinity" not in slow)  # what fast_json_safe checks
+    fast = serialize_config(config, fast=True)
     assert json.loads(fast) == json.loads(slow) == config
     fast.decode("utf-8")
 
