@@ -64,6 +64,18 @@ def one_line_error(result: Run) -> str:
     return lines[0]
 
 
+def start_serve(env: dict[str, str], grants: Path | None) -> tuple[subprocess.Popen[str], str]:
+    """`overage-grant serve` on a free port; its address, read from its first line."""
+    more = ["--grants", str(grants)] if grants else []
+    proc = subprocess.Popen(
+        [SCRIPT, "serve", "--port", "0", *more], env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    match = re.search(r"http://127\.0\.0\.1:\d+", proc.stderr.readline())
+    assert match, "serve announces its address"
+    return proc, match.group(0)
+
+
 @pytest.fixture
 def backend(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
     """`overage-grant serve` on a free port with two orgs, each with its own token."""
@@ -75,17 +87,9 @@ def backend(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
             "grants": {SAMPLE_ORG: GRANT_BODY, OTHER_ORG: {**GRANT_BODY, "granted": True}},
         },
     )
-    proc = subprocess.Popen(
-        [SCRIPT, "serve", "--port", "0", "--grants", str(grants)],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    match = re.search(r"http://127\.0\.0\.1:\d+", proc.stderr.readline())
-    assert match, "serve announces its address"
+    proc, base_url = start_serve(env, grants)
     try:
-        yield match.group(0)
+        yield base_url
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)
@@ -148,18 +152,10 @@ def test_serve_404_for_an_org_without_a_grant(tmp_path: Path, env: dict[str, str
     """A token of an org that has no grant: 404."""
     grants = tmp_path / "g.json"
     write_json(grants, {"tokens": {"t": UNKNOWN_ORG}, "grants": {}})
-    proc = subprocess.Popen(
-        [SCRIPT, "serve", "--port", "0", "--grants", str(grants)],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    base = re.search(r"http://[\d.]+:\d+", proc.stderr.readline())
-    assert base
+    proc, base = start_serve(env, grants)
     try:
         answer = requests.get(
-            f"{base.group(0)}{grant_path(UNKNOWN_ORG)}",
+            f"{base}{grant_path(UNKNOWN_ORG)}",
             headers={"Authorization": "Bearer t"},
             timeout=5,
         )
@@ -308,11 +304,8 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
 
 def test_sample_token_is_shown_only_by_serve_with_the_sample(env: dict[str, str]) -> None:
     """The built-in sample's token is public by design; the user's token never appears."""
-    proc = subprocess.Popen(
-        [SCRIPT, "serve", "--port", "0"], env=env, stderr=subprocess.PIPE, text=True
-    )
+    proc, _ = start_serve(env, None)
     assert proc.stderr is not None
-    proc.stderr.readline()
     assert SAMPLE_TOKEN in proc.stderr.readline()
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=10)
