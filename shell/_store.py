@@ -1,4 +1,4 @@
-"""The store port, and the JSON file store that many processes share.
+"""The JSON file store that many processes share (an adapter of the port in `_port`).
 
 Theory of operation
 -------------------
@@ -25,8 +25,8 @@ The file store's rules, each one there because configs have been lost without it
 * A writer killed mid-write leaves only a temp file (``.<name>.<random>.tmp``), never
   a partial config; the next write, under the lock, removes such orphans.
 
-`filelock` is imported only by `update` and `lease`, so a process that only reads
-never loads it.
+The write side (`update`, `lease`) lives in `_filewrite`, loaded by the first writer,
+so a process that only reads never imports `filelock` or `tempfile`.
 """
 
 from __future__ import annotations
