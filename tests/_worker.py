@@ -1,6 +1,9 @@
 """A separate process for the multi-process tests: one operation, its outcome as JSON.
 
-    python _worker.py refresh|invalidate|hold-lock CONFIG ORG[,ORG...] BASE_URL START_AT [SECONDS]
+    python _worker.py refresh|invalidate|hold-lock CONFIG ORG[,ORG...] BASE_URL START [SECONDS]
+
+START is a wall-clock time to start at, or "go": print "ready", then start on a line
+from stdin (see tests/workers.py).
 
 With REDIS_URL and REDIS_PREFIX set, the worker is a host of a fleet on that Redis.
 
@@ -48,9 +51,11 @@ def main(argv: list[str]) -> int:
             print(json.dumps({"status": "holding"}), flush=True)
             time.sleep(float(argv[5]))
         return 0
-    delay = float(start_at) - time.time()
-    if delay > 0:
-        time.sleep(delay)
+    if start_at == "go":  # start together: say so, then wait for the word
+        print("ready", flush=True)
+        sys.stdin.readline()
+    else:
+        time.sleep(max(0.0, float(start_at) - time.time()))
     call = (
         refresh_overage_credit_grant_cache
         if op == "refresh"

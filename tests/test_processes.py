@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -24,37 +22,7 @@ from overage_credit_grant.shell import (
 )
 
 from .helpers import GRANT_BODY, TOKEN, FileState, grant_path, read_json, write_json
-
-WORKER = str(Path(__file__).with_name("_worker.py"))
-
-
-def spawn(
-    op: str,
-    config: Path,
-    org: str,
-    base_url: str,
-    start_at: float,
-    *extra: str,
-    env: dict[str, str] | None = None,
-) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, WORKER, op, str(config), org, base_url, str(start_at), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "CLAUDE_CODE_OAUTH_TOKEN": TOKEN, **(env or {})},
-    )
-
-
-def results(procs: list[subprocess.Popen[str]]) -> list[str]:
-    statuses = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        assert TOKEN not in out
-        assert TOKEN not in err
-        statuses.append(json.loads(out)["status"])
-    return statuses
+from .workers import collect, spawn_worker, start_together
 
 
 def grant_handler(delay_s: float = 0.0):  # type: ignore[no-untyped-def]
@@ -79,10 +47,10 @@ def test_many_processes_refreshing_different_orgs_lose_nothing(
     unrelated = {f"key{i}": {"value": "x" * 1000, "n": i} for i in range(50)}
     write_json(config, unrelated)
     orgs = [str(uuid.uuid4()) for _ in range(12)]
-    start_at = time.time() + 1.5
     base_url = server.url_for("/").rstrip("/")
-    procs = [spawn("refresh", config, org, base_url, start_at) for org in orgs]
-    assert results(procs) == ["written"] * 12
+    procs = [spawn_worker("refresh", config, org, base_url) for org in orgs]
+    start_together(procs)
+    assert [r["status"] for r in collect(procs)] == ["written"] * 12
     final = read_json(config)
     cache = final.pop(CACHE_KEY)
     assert final == unrelated
@@ -102,10 +70,10 @@ def test_processes_refreshing_one_org_send_one_request(
     server = threaded_httpserver
     server.expect_request(grant_path(org)).respond_with_handler(grant_handler(0.5))
     config = tmp_path / "config.json"
-    start_at = time.time() + 1.5
     base_url = server.url_for("/").rstrip("/")
-    procs = [spawn("refresh", config, org, base_url, start_at) for _ in range(6)]
-    statuses = results(procs)
+    procs = [spawn_worker("refresh", config, org, base_url) for _ in range(6)]
+    start_together(procs)
+    statuses = [r["status"] for r in collect(procs)]
     assert len(server.log) == 1
     assert sorted(statuses) == ["skipped_in_flight"] * 5 + ["written"]
 
@@ -119,7 +87,7 @@ def test_a_stuck_lock_gives_lock_timeout_within_the_bound(
     config = tmp_path / "config.json"
     write_json(config, {"keep": 1, CACHE_KEY: {org: {"info": GRANT_BODY, "timestamp": 1}}})
     before = FileState.of(config)
-    holder = spawn("hold-lock", config, org, "-", "0", "60")
+    holder = spawn_worker("hold-lock", config, org, "-", "60")
     try:
         assert holder.stdout is not None
         assert json.loads(holder.stdout.readline())["status"] == "holding"

@@ -32,10 +32,10 @@ from overage_credit_grant.shell import (
 
 from .helpers import GRANT_BODY, TOKEN, Clock, grant_path
 from .redis_server import RedisProcess, free_port
+from .workers import collect, spawn_worker, start_together
 
 MakeSettings = Callable[..., Settings]
 FIVE = GrantInfo(True, True, False, 500, "USD")
-WORKER = str(Path(__file__).with_name("_worker.py"))
 
 
 @pytest.fixture
@@ -240,31 +240,20 @@ def test_status_lists_every_org_from_redis(
 # -- fleets: many processes ------------------------------------------------------------
 
 
-def spawn(
-    org: str, base_url: str, url: str, prefix: str, start_at: float, config: Path
-) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, WORKER, "refresh", str(config), org, base_url, str(start_at)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={
-            **os.environ,
-            "CLAUDE_CODE_OAUTH_TOKEN": TOKEN,
-            "REDIS_URL": url,
-            "REDIS_PREFIX": prefix,
-        },
+def fleet_host(orgs: str, base_url: str, url: str, prefix: str, tmp: Path):  # type: ignore[no-untyped-def]
+    """A host of the fleet: a worker process on the shared Redis."""
+    return spawn_worker(
+        "refresh",
+        tmp / f"{uuid.uuid4()}.json",
+        orgs,
+        base_url,
+        env={"REDIS_URL": url, "REDIS_PREFIX": prefix},
     )
 
 
-def finish(procs: list[subprocess.Popen[str]]) -> list[list[str]]:
-    done = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        assert TOKEN not in out + err
-        done.append(json.loads(out)["statuses"])
-    return done
+def fleet_statuses(procs: list[subprocess.Popen[str]]) -> list[list[str]]:
+    start_together(procs)
+    return [list(r["statuses"]) for r in collect(procs)]  # type: ignore[call-overload]
 
 
 def test_eight_hosts_by_eight_orgs_lose_nothing(
@@ -281,21 +270,17 @@ def test_eight_hosts_by_eight_orgs_lose_nothing(
     ).respond_with_json(GRANT_BODY)
     client.set("unrelated:key", "keep")
     plan = [[str(uuid.uuid4()) for _ in range(8)] for _ in range(8)]
-    start_at = time.time() + 1.5
     base = threaded_httpserver.url_for("/").rstrip("/")
-    procs = [
-        spawn(
-            ",".join(orgs), base, redis_server.url, redis_prefix, start_at, tmp_path / "unused.json"
-        )
-        for orgs in plan
+    hosts = [
+        fleet_host(",".join(orgs), base, redis_server.url, redis_prefix, tmp_path) for orgs in plan
     ]
-    assert finish(procs) == [["written"] * 8] * 8
+    assert fleet_statuses(hosts) == [["written"] * 8] * 8
     store = RedisStore.from_url(redis_server.url, prefix=redis_prefix)
     cache = store.read()["overageCreditGrantCache"]
     assert isinstance(cache, dict)
     assert sorted(cache) == sorted(org for orgs in plan for org in orgs)
     assert client.get("unrelated:key") == b"keep"
-    assert not (tmp_path / "unused.json").exists()
+    assert not list(tmp_path.glob("*.json"))  # no host wrote a file: all went to Redis
 
 
 def test_hosts_refreshing_one_org_send_one_request(
@@ -310,13 +295,9 @@ def test_hosts_refreshing_one_org_send_one_request(
         return Response(json.dumps(GRANT_BODY), content_type="application/json")
 
     threaded_httpserver.expect_request(grant_path(org)).respond_with_handler(slow)
-    start_at = time.time() + 1.5
     base = threaded_httpserver.url_for("/").rstrip("/")
-    procs = [
-        spawn(org, base, redis_server.url, redis_prefix, start_at, tmp_path / f"host{i}.json")
-        for i in range(8)
-    ]
-    statuses = sorted(s for [s] in finish(procs))
+    hosts = [fleet_host(org, base, redis_server.url, redis_prefix, tmp_path) for _ in range(8)]
+    statuses = sorted(s for [s] in fleet_statuses(hosts))
     assert statuses == ["skipped_in_flight"] * 7 + ["written"]
     assert len(threaded_httpserver.log) == 1
 
