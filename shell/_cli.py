@@ -94,33 +94,30 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
 
     # The shared options work before or after the command; SUPPRESS keeps the
     # subcommand's unset options from hiding values given before it.
-    def shared(suppress: bool) -> _Parser:
+    def add_shared(parser: argparse.ArgumentParser, suppress: bool) -> None:
         default: Any = argparse.SUPPRESS if suppress else None
-        common = _Parser(add_help=False)
-        common.add_argument("--config", default=default, help="cache config file")
-        common.add_argument("--base-url", default=default, help="backend base URL")
-        common.add_argument("--org", default=default, help="organization UUID")
-        common.add_argument(
+        parser.add_argument("--config", default=default, help="cache config file")
+        parser.add_argument("--base-url", default=default, help="backend base URL")
+        parser.add_argument("--org", default=default, help="organization UUID")
+        parser.add_argument(
             "--redis-url", default=default, help="shared Redis store instead of the file"
         )
-        common.add_argument(
+        parser.add_argument(
             "--json",
             action="store_true",
             default=argparse.SUPPRESS if suppress else False,
             help="machine-readable output",
         )
-        return common
 
     parser = _Parser(
         prog=PROG,
         description="Look up, cache and show an organization's overage credit grant.",
         epilog=_EPILOG,
-        parents=[shared(suppress=False)],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_shared(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    sub_shared = shared(suppress=True)
     for name, summary in _SUMMARIES.items():
         if only is not None and name != only:
             continue
@@ -128,10 +125,10 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             name,
             help=summary,
             description=summary[0].upper() + summary[1:] + ".",
-            parents=[sub_shared],
             epilog=_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        add_shared(sub, suppress=True)
         if name == "show":
             sub.add_argument("--no-refresh", action="store_true", help="only read the cache")
         elif name == "serve":
