@@ -521,6 +521,7 @@ def bench_update_cost(report: Report, folder: Path, quick: bool) -> None:
         ]
     ]
     worst = 0.0
+    met: list[str] = []
     try:
         import orjson
     except ImportError:
@@ -570,6 +571,8 @@ def bench_update_cost(report: Report, folder: Path, quick: bool) -> None:
         result = side_by_side(cands, rounds, budget)
         ratio = result["ours"] / result["floor"]
         worst = max(worst, ratio)
+        if ratio <= 1.5:
+            met.append(label)
         rows.append(
             [
                 label,
@@ -582,6 +585,7 @@ def bench_update_cost(report: Report, folder: Path, quick: bool) -> None:
                 fmt_s(result["orjson"]) if "orjson" in result else "not installed",
             ]
         )
+    met_sizes = ", ".join(met) if met else "no size"
     report.add(
         "5. Locked update cost",
         "One `FileStore.update` that writes (take `<config>.lock`, re-read and parse the "
@@ -595,8 +599,8 @@ def bench_update_cost(report: Report, folder: Path, quick: bool) -> None:
         "second fsync (of the folder) cost about as much as the whole bare floor, so ours is "
         "about 2x it there by construction. None of those steps can go without giving up "
         "mutual exclusion or crash safety; against the crash-safe floor, what remains is "
-        "the lock. From 100 KB up, the bytes themselves (parse, serialize, write, fsync) "
-        "dominate and ours meets the target.\n\n"
+        "the lock. As the file grows, the bytes themselves (parse, serialize, write, fsync) "
+        f"dominate and the ratio falls: in this run the target is met at {met_sizes}.\n\n"
         "JSON serialization was the first cost to go: the standard library's encoder with "
         "`indent=2` runs in pure Python, orjson's is 30-40x faster (the last two columns), "
         "and orjson parses faster too. So orjson is taken when it is installed (the `fast` "
@@ -610,7 +614,7 @@ def bench_update_cost(report: Report, folder: Path, quick: bool) -> None:
             "locked update vs parse+serialize+write+fsync (worst size)",
             "<= 1.5x",
             f"{worst:.2f}x",
-            "yes" if worst <= 1.5 else "no: 1 KB, fixed durability cost (section 5)",
+            "yes" if worst <= 1.5 else f"met at {met_sizes}; small configs: see section 5",
         )
     )
 
