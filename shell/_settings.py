@@ -7,7 +7,6 @@ global config and credentials file) are only ever *read*, never locked or writte
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -128,15 +127,16 @@ def _read_json_object(path: StrPath | None) -> Mapping[str, object] | None:
     """A JSON object read from `path`, or None when missing, unreadable or malformed."""
     if path is None:
         return None
+    from ._store import parse_config  # noqa: PLC0415  (keeps settings import-light)
+
     try:
         with open(path, "rb") as handle:
             data = handle.read(_MAX_ACCOUNT_FILE_BYTES + 1)
-        if len(data) > _MAX_ACCOUNT_FILE_BYTES:
-            return None
-        parsed = json.loads(data)
-    except (OSError, ValueError, RecursionError):
+    except OSError:
         return None
-    return parsed if isinstance(parsed, dict) else None
+    if len(data) > _MAX_ACCOUNT_FILE_BYTES:
+        return None
+    return parse_config(data).value_or(None)
 
 
 def raw_organization(settings: Settings) -> str | None:
