@@ -36,8 +36,8 @@ from overage_credit_grant.shell import (
     get_cached_overage_credit_grant,
     refresh_overage_credit_grant_cache,
 )
+from overage_credit_grant.shell._jsonio import fast_json_safe, parse_config, serialize_config
 from overage_credit_grant.shell._server import Backend, ReferenceServer
-from overage_credit_grant.shell._store import fast_json_safe, parse_config, serialize_config
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "bench-token"

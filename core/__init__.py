@@ -8,7 +8,14 @@ it in (`now_ms`, `prev` config, `env`, the fetched payload).
 instance (`GRANT_CACHE`). Reuse it for any record you cache per organization.
 """
 
-from ._backoff import backoff_delay_ms
+from ._backoff import (
+    after_failure,
+    after_success,
+    backoff_delay_ms,
+    backoff_section,
+    failure_count,
+    retry_wait_ms,
+)
 from ._cache import CACHE_TTL_MS, CacheEntry, PerOrgCache, is_fresh
 from ._grant import (
     GrantInfo,
@@ -29,12 +36,16 @@ __all__ = [
     "CacheEntry",
     "GrantInfo",
     "PerOrgCache",
+    "after_failure",
     "after_invalidate",
     "after_refresh",
+    "after_success",
     "backoff_delay_ms",
+    "backoff_section",
     "cached_grant",
     "decode_grant_info",
     "encode_grant_info",
+    "failure_count",
     "format_grant_amount",
     "format_minor_units",
     "is_essential_traffic_only",
@@ -42,4 +53,5 @@ __all__ = [
     "is_upsell_eligible",
     "is_valid_org_id",
     "organization_id",
+    "retry_wait_ms",
 ]

@@ -2,6 +2,8 @@
 
 Apps call the entry points; each takes an optional `Settings` (default:
 `Settings.from_env()`) and none raises for network, payload, lock or config trouble.
+`PerOrgLookup` gives the same machinery to any per-organization value; the grant's
+functions are the methods of one instance of it (`GRANT`).
 
 Names are loaded on first use (PEP 562), so a process that only reads a cached grant,
 or runs ``overage-grant show --no-refresh``, imports only the modules it needs.
@@ -15,7 +17,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from overage_credit_grant.core import GrantInfo
 
-    from ._outcomes import InvalidateOutcome, InvalidateStatus, RefreshOutcome, RefreshStatus
+    from ._fetch import FetchRequest
+    from ._grant import (
+        GRANT,
+        format_grant_amount,
+        get_cached_overage_credit_grant,
+        invalidate_overage_credit_grant_cache,
+        refresh_overage_credit_grant_cache,
+        start_refresh,
+    )
+    from ._lookup import PerOrgLookup
+    from ._outcomes import (
+        FetchError,
+        FetchErrorKind,
+        InvalidateOutcome,
+        InvalidateStatus,
+        RefreshOutcome,
+        RefreshStatus,
+    )
     from ._port import (
         LeaseStatus,
         Store,
@@ -24,13 +43,8 @@ if TYPE_CHECKING:
         UpdateResult,
         UpdateStatus,
     )
+    from ._read import store_for
     from ._redis import RedisStore
-    from ._refresh import (
-        invalidate_overage_credit_grant_cache,
-        refresh_overage_credit_grant_cache,
-        start_refresh,
-    )
-    from ._service import format_grant_amount, get_cached_overage_credit_grant, store_for
     from ._settings import DEFAULT_BASE_URL, Settings, wall_clock_ms
     from ._store import FileStore
 
@@ -41,12 +55,17 @@ _EXPORTS: dict[str, str] = {
     "RefreshOutcome": "._outcomes",
     "RefreshStatus": "._outcomes",
     "RedisStore": "._redis",
-    "format_grant_amount": "._service",
-    "get_cached_overage_credit_grant": "._service",
-    "invalidate_overage_credit_grant_cache": "._refresh",
-    "refresh_overage_credit_grant_cache": "._refresh",
-    "start_refresh": "._refresh",
-    "store_for": "._service",
+    "FetchError": "._outcomes",
+    "FetchErrorKind": "._outcomes",
+    "FetchRequest": "._fetch",
+    "GRANT": "._grant",
+    "format_grant_amount": "._grant",
+    "get_cached_overage_credit_grant": "._grant",
+    "invalidate_overage_credit_grant_cache": "._grant",
+    "refresh_overage_credit_grant_cache": "._grant",
+    "start_refresh": "._grant",
+    "PerOrgLookup": "._lookup",
+    "store_for": "._read",
     "DEFAULT_BASE_URL": "._settings",
     "Settings": "._settings",
     "wall_clock_ms": "._settings",
@@ -61,11 +80,16 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "GRANT",
+    "FetchError",
+    "FetchErrorKind",
+    "FetchRequest",
     "FileStore",
     "GrantInfo",
     "InvalidateOutcome",
     "InvalidateStatus",
     "LeaseStatus",
+    "PerOrgLookup",
     "RedisStore",
     "RefreshOutcome",
     "RefreshStatus",

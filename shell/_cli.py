@@ -25,8 +25,9 @@ from overage_credit_grant.core import (
     is_upsell_eligible,
 )
 
+from ._grant import GRANT, format_grant_amount, get_cached_overage_credit_grant
 from ._log import quiet
-from ._service import format_grant_amount, get_cached_overage_credit_grant, store_for
+from ._read import store_for
 from ._settings import Settings, raw_organization, valid_organization
 
 if TYPE_CHECKING:
@@ -94,14 +95,15 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
 
     # The shared options work before or after the command; SUPPRESS keeps the
     # subcommand's unset options from hiding values given before it.
-    def add_shared(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    def add_shared(parser: argparse.ArgumentParser, suppress: bool, store: bool = True) -> None:
         default: Any = argparse.SUPPRESS if suppress else None
-        parser.add_argument("--config", default=default, help="cache config file")
-        parser.add_argument("--base-url", default=default, help="backend base URL")
-        parser.add_argument("--org", default=default, help="organization UUID")
-        parser.add_argument(
-            "--redis-url", default=default, help="shared Redis store instead of the file"
-        )
+        if store:
+            parser.add_argument("--config", default=default, help="cache config file")
+            parser.add_argument("--base-url", default=default, help="backend base URL")
+            parser.add_argument("--org", default=default, help="organization UUID")
+            parser.add_argument(
+                "--redis-url", default=default, help="shared Redis store instead of the file"
+            )
         parser.add_argument(
             "--json",
             action="store_true",
@@ -128,7 +130,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             epilog=_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        add_shared(sub, suppress=True)
+        if name != "serve":  # serve has no store and no output format to choose
+            add_shared(sub, suppress=True, store=name != "demo")
         if name == "show":
             sub.add_argument("--no-refresh", action="store_true", help="only read the cache")
         elif name == "serve":
@@ -199,7 +202,7 @@ def _words(status: RefreshStatus | InvalidateStatus, detail: str) -> str:
     return f"{said}: {detail}" if detail else said
 
 
-def _refresh_failure(outcome: RefreshOutcome) -> _Failure:
+def _refresh_failure(outcome: RefreshOutcome[GrantInfo]) -> _Failure:
     code = EXIT_NO_GRANT if outcome.status.value in _NO_GRANT_REFRESH else EXIT_FAILURE
     return _Failure(f"refresh: {_words(outcome.status, outcome.detail)}", code)
 
@@ -208,11 +211,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     s = _settings(args)
     org = _require_org(s)
     info = get_cached_overage_credit_grant(s)
-    refreshed: RefreshOutcome | None = None
+    refreshed: RefreshOutcome[GrantInfo] | None = None
     if info is None and not args.no_refresh:
-        from ._refresh import refresh_overage_credit_grant_cache  # noqa: PLC0415
-
-        refreshed = refresh_overage_credit_grant_cache(s)
+        refreshed = GRANT.refresh(s)
         info = refreshed.info if refreshed.ok else get_cached_overage_credit_grant(s)
     if info is None:
         if refreshed is not None and refreshed.status.value != "skipped_in_flight":
@@ -233,9 +234,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from ._refresh import refresh_overage_credit_grant_cache  # noqa: PLC0415
-
-    outcome = refresh_overage_credit_grant_cache(_settings(args))
+    outcome = GRANT.refresh(_settings(args))
     ok = outcome.ok or outcome.status.value in _REFRESH_OK_TOO
     amount = format_grant_amount(outcome.info) if outcome.info else None
     if ok or args.json:
@@ -255,9 +254,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_invalidate(args: argparse.Namespace) -> int:
-    from ._refresh import invalidate_overage_credit_grant_cache  # noqa: PLC0415
-
-    outcome = invalidate_overage_credit_grant_cache(_settings(args))
+    outcome = GRANT.invalidate(_settings(args))
     if outcome.ok or args.json:
         _emit(
             args,
@@ -282,7 +279,7 @@ def _age(ms: int) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     s = _settings(args)
     store = store_for(s)
-    match store.read_checked():
+    match store.read_checked(None, (GRANT_CACHE.key,)):
         case Success(config):
             pass
         case failure:

@@ -19,9 +19,13 @@ from typing import TextIO
 
 from overage_credit_grant.core import is_upsell_eligible
 
-from ._refresh import invalidate_overage_credit_grant_cache, refresh_overage_credit_grant_cache
+from ._grant import (
+    format_grant_amount,
+    get_cached_overage_credit_grant,
+    invalidate_overage_credit_grant_cache,
+    refresh_overage_credit_grant_cache,
+)
 from ._server import SAMPLE_ORG, SAMPLE_TOKEN, Backend, ReferenceServer
-from ._service import format_grant_amount, get_cached_overage_credit_grant
 from ._settings import Settings
 
 __all__ = ["run_demo"]

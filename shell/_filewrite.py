@@ -1,7 +1,7 @@
-"""The file store's write side: the lock, the crash-safe replace, the fetch lease.
+"""The file store's write side: the lock and the crash-safe replace.
 
-Loaded by the first `FileStore.update` or `FileStore.lease` of a process, so readers
-never import `filelock` or `tempfile`. The rules are in `_store`'s docstring.
+Loaded by the first `FileStore.update` of a process, so readers never import `filelock`
+or `tempfile`. The rules are in `_store`'s docstring.
 """
 
 from __future__ import annotations
@@ -10,18 +10,23 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 import filelock
-from returns.result import Success
+from returns.result import Failure
 
+from ._jsonio import (
+    describe_os_error,
+    fast_json_safe,
+    parse_config,
+    read_regular_file,
+    serialize_config,
+)
 from ._log import logger
-from ._port import LeaseStatus, Reducer, UpdateResult, UpdateStatus
-from ._store import describe_os_error, fast_json_safe, parse_config, serialize_config
+from ._port import Reducer, UpdateResult, UpdateStatus
 
-__all__ = ["lease_file", "update_file"]
+__all__ = ["update_file"]
 
 _NEW_FILE_MODE: Final = 0o600
 
@@ -52,23 +57,15 @@ def update_file(
 
 
 def _update_locked(target: Path, reducer: Reducer, fast_json: bool) -> UpdateResult:
-    try:
-        with open(target, "rb") as handle:
-            before: os.stat_result | None = os.fstat(handle.fileno())
-            raw = handle.read()
-            read = parse_config(raw)
-    except FileNotFoundError:
-        before, raw, read = None, b"", Success({})
-    except IsADirectoryError:
-        return UpdateResult(UpdateStatus.UNREADABLE, "config path is a directory")
-    except OSError as exc:
-        detail = f"config cannot be read: {describe_os_error(exc)}"
-        return UpdateResult(UpdateStatus.UNREADABLE, detail)
-    match read:
-        case Success(prev):
-            pass
-        case _:
-            return UpdateResult(UpdateStatus.UNREADABLE, read.failure() + "; left untouched")
+    loaded = read_regular_file(target)
+    if isinstance(loaded, Failure):
+        return UpdateResult(UpdateStatus.UNREADABLE, f"{loaded.failure()}; left untouched")
+    found = loaded.unwrap()
+    before, raw = found if found is not None else (None, b"")
+    read = parse_config(raw)
+    if isinstance(read, Failure):
+        return UpdateResult(UpdateStatus.UNREADABLE, f"{read.failure()}; left untouched")
+    prev = read.unwrap()
     nxt = reducer(prev)
     if nxt is prev:
         return UpdateResult(UpdateStatus.UNCHANGED)
@@ -78,26 +75,6 @@ def _update_locked(target: Path, reducer: Reducer, fast_json: bool) -> UpdateRes
         detail = f"config cannot be written as JSON ({type(exc).__name__}); left untouched"
         return UpdateResult(UpdateStatus.WRITE_FAILED, detail)
     return _replace_file(target, data, before)
-
-
-@contextlib.contextmanager
-def lease_file(target: Path, org_id: str) -> Iterator[LeaseStatus]:
-    """A non-blocking lock on `<target>.lease-<org>`: BUSY while another caller holds it."""
-    try:
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lock = filelock.FileLock(f"{target}.lease-{org_id.lower()}", timeout=0)
-        lock.acquire()
-    except filelock.Timeout:
-        yield LeaseStatus.BUSY
-        return
-    except OSError as exc:
-        logger().warning("cannot take the refresh lease: %s", describe_os_error(exc))
-        yield LeaseStatus.FAILED
-        return
-    try:
-        yield LeaseStatus.ACQUIRED
-    finally:
-        lock.release()
 
 
 def _is_read_only(st: os.stat_result, target: Path) -> bool:

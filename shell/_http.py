@@ -1,20 +1,20 @@
-"""The one HTTP request: get a grant's bytes, hand them to the core to understand.
+"""The one HTTP request of a fetch: get a JSON body, hand it back to be understood.
 
-Hardening, each rule a test: the org id is validated before it reaches a URL; plain
-``http`` is allowed only to a loopback host; redirects are never followed (the token
-must not travel to another host); connect, per-read and total time are bounded; the
-body is capped; only an ``application/json`` 200 is read; the token is sent only in
-the ``Authorization`` header and never appears in an error text.
+Hardening, each rule a test: plain ``http`` is allowed only to a loopback host (and
+never through a proxy); redirects are never followed (the token must not travel to
+another host); connect and per-read time are bounded, and one total deadline bounds
+the whole exchange (connect, headers and body: see `_transport`); the body is capped
+and never decoded (``Accept-Encoding: identity``; an encoded body is refused, so the
+bytes counted are the bytes parsed); only an ``application/json`` 200 is read; the token
+is sent only in the ``Authorization`` header and never appears in an error text.
 """
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 import json
 import re
 import time
-from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -22,31 +22,15 @@ import requests
 import urllib3
 from returns.result import Failure, Result, Success
 
-from overage_credit_grant.core import GrantInfo, decode_grant_info, is_valid_org_id
+from ._outcomes import FetchError, FetchErrorKind
+from ._transport import DeadlineAdapter, watching
 
-__all__ = ["FetchError", "FetchErrorKind", "check_base_url", "fetch_grant", "grant_url"]
+__all__ = ["check_base_url", "get_json"]
 
 API_VERSION: Final = "2023-06-01"
 _TOKEN: Final = re.compile(r"[\x21-\x7e]+")  # visible ASCII: nothing that could split a header
 _CHUNK: Final = 8192
 _DETAIL_LIMIT: Final = 200
-
-
-class FetchErrorKind(enum.Enum):
-    HTTP = "http"
-    NETWORK = "network"
-    TIMEOUT = "timeout"
-    PAYLOAD = "payload"
-    INVALID_ORG = "invalid_org"
-    INSECURE_URL = "insecure_url"
-    BAD_TOKEN = "bad_token"  # noqa: S105  (a status name, not a secret)
-
-
-@dataclass(frozen=True, slots=True)
-class FetchError:
-    kind: FetchErrorKind
-    detail: str
-    http_status: int | None = None
 
 
 def _is_loopback(host: str) -> bool:
@@ -75,10 +59,6 @@ def check_base_url(base_url: str) -> Result[str, str]:
     if parts.scheme == "http" and not _is_loopback(host):
         return Failure("plain http is allowed only to a loopback host; use https")
     return Success(base_url.rstrip("/"))
-
-
-def grant_url(base: str, org_id: str) -> str:
-    return f"{base}/api/oauth/organizations/{org_id}/overage_credit_grant"
 
 
 class _Bearer(requests.auth.AuthBase):
@@ -123,42 +103,51 @@ def _describe(exc: BaseException, token: str) -> str:
     return _scrub(f"{reason} ({type(exc).__name__})" if reason else type(exc).__name__, token)
 
 
-def fetch_grant(
-    base_url: str,
-    org_id: str,
+def get_json(
+    url: str,
     token: str,
     *,
     session: Any = None,
     connect_timeout_s: float = 3.05,
     read_timeout_s: float = 10.0,
-    total_timeout_s: float = 20.0,
+    deadline: float | None = None,
     max_bytes: int = 64 * 1024,
-) -> Result[GrantInfo, FetchError]:
-    """GET the grant of `org_id`; every failure is a `FetchError`, never an exception."""
-    if not is_valid_org_id(org_id):
-        return Failure(FetchError(FetchErrorKind.INVALID_ORG, "organization id is not a UUID"))
-    base = check_base_url(base_url)
-    if isinstance(base, Failure):
-        return Failure(FetchError(FetchErrorKind.INSECURE_URL, base.failure()))
+) -> Result[object, FetchError]:
+    """GET `url` with the bearer `token`; the parsed JSON body, or a `FetchError`.
+
+    `url` must already have passed `check_base_url` (its base) and carry a checked org
+    id. `deadline` is a `time.monotonic()` instant bounding the whole exchange (default:
+    20 s from now). Never raises.
+    """
     if not _TOKEN.fullmatch(token):
         return Failure(
             FetchError(FetchErrorKind.BAD_TOKEN, "token has characters a header forbids")
         )
+    deadline = time.monotonic() + 20.0 if deadline is None else deadline
     own_session = session is None
-    http = requests.Session() if own_session else session
+    if own_session:
+        session = requests.Session()
+        adapter = DeadlineAdapter(max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
     # A proxy from the environment must not carry a plain-http token off this machine.
-    host = urlsplit(base.unwrap()).hostname or ""
-    proxies = {"http": None, "https": None} if _is_loopback(host) else None
+    proxies = {"http": None, "https": None} if _is_loopback(urlsplit(url).hostname or "") else None
     try:
-        body = _get_body(
-            http,
-            grant_url(base.unwrap(), org_id),
-            token,
-            (connect_timeout_s, read_timeout_s),
-            time.monotonic() + total_timeout_s,
-            max_bytes,
-            proxies,
-        )
+        with watching(deadline) as watch:
+            try:
+                body = _get_body(
+                    session,
+                    url,
+                    token,
+                    (connect_timeout_s, read_timeout_s),
+                    deadline,
+                    max_bytes,
+                    proxies,
+                )
+            except Exception as exc:
+                if watch.expired or time.monotonic() >= deadline:
+                    raise TimeoutError("the exchange took longer than the total timeout") from exc
+                raise
     except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError) as exc:
         return Failure(FetchError(FetchErrorKind.TIMEOUT, "timed out: " + _describe(exc, token)))
     except Exception as exc:  # any transport trouble is a failed fetch, not a crash
@@ -167,8 +156,8 @@ def fetch_grant(
         )
     finally:
         if own_session:
-            http.close()
-    return body.bind(_understand)
+            session.close()
+    return body.bind(_parse)
 
 
 def _get_body(
@@ -218,7 +207,7 @@ def _get_body(
             if size > max_bytes:
                 return _payload_error(f"response is larger than {max_bytes} bytes")
             if time.monotonic() > deadline:
-                raise TimeoutError("response took longer than the total timeout")
+                raise TimeoutError("the exchange took longer than the total timeout")
             chunks.append(chunk)
         return Success(b"".join(chunks))
 
@@ -231,11 +220,8 @@ def _payload_error(detail: str) -> Result[Any, FetchError]:
     return Failure(FetchError(FetchErrorKind.PAYLOAD, detail))
 
 
-def _understand(body: bytes) -> Result[GrantInfo, FetchError]:
+def _parse(body: bytes) -> Result[object, FetchError]:
     try:
-        payload = json.loads(body)
+        return Success(json.loads(body))
     except (ValueError, RecursionError):
         return _payload_error("response is not valid JSON")
-    return decode_grant_info(payload).alt(
-        lambda reason: FetchError(FetchErrorKind.PAYLOAD, f"response is not a grant: {reason}")
-    )

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from overage_credit_grant.core import GrantInfo
-
-__all__ = ["InvalidateOutcome", "InvalidateStatus", "RefreshOutcome", "RefreshStatus"]
+__all__ = [
+    "FetchError",
+    "FetchErrorKind",
+    "InvalidateOutcome",
+    "InvalidateStatus",
+    "RefreshOutcome",
+    "RefreshStatus",
+]
 
 
 class RefreshStatus(enum.Enum):
@@ -52,14 +58,22 @@ _FETCH_FAILED = frozenset(
 )
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True, slots=True)
-class RefreshOutcome:
-    """What one refresh did. `info` is the fetched grant when a fetch succeeded."""
+class RefreshOutcome(Generic[T]):
+    """What one refresh did. `value` is the fetched record when a fetch succeeded."""
 
     status: RefreshStatus
     detail: str = ""
-    info: GrantInfo | None = None
+    value: T | None = None
     http_status: int | None = None
+
+    @property
+    def info(self) -> T | None:
+        """The grant's name for `value`."""
+        return self.value
 
     @property
     def ok(self) -> bool:
@@ -102,3 +116,22 @@ class InvalidateOutcome:
 
     def __str__(self) -> str:
         return f"{self.status.value}: {self.detail}" if self.detail else self.status.value
+
+
+class FetchErrorKind(enum.Enum):
+    HTTP = "http"
+    NETWORK = "network"
+    TIMEOUT = "timeout"
+    PAYLOAD = "payload"
+    INVALID_ORG = "invalid_org"
+    INSECURE_URL = "insecure_url"
+    BAD_TOKEN = "bad_token"  # noqa: S105  (a status name, not a secret)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchError:
+    """Why a fetch failed, in words that never hold the token."""
+
+    kind: FetchErrorKind
+    detail: str
+    http_status: int | None = None

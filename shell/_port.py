@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,10 +68,12 @@ class StoreError:
 class Store(Protocol):
     """The port: what the service needs from wherever the config lives.
 
-    `org_id` scopes a read or an update to one organization's entry. The file store
-    ignores it (the whole file is one config); a store that keeps one record per
-    organization (Redis) reads and writes only that record, and lists all of them for
-    an unscoped read.
+    A config is one JSON object whose top-level *sections* (one per lookup, such as
+    ``"overageCreditGrantCache"``, and its ``...Backoff`` twin) map organization ids to
+    entries. `org_id` and `sections` scope a read or an update: the file store ignores
+    them (the whole file is one config); a store that keeps one record per (section,
+    organization) (Redis) reads and writes only those records, and lists a section's
+    records for a read without an org. An empty `sections` means the store's default.
     """
 
     @property
@@ -84,18 +86,25 @@ class Store(Protocol):
         """Where the data lives, for people (no secrets)."""
         ...
 
-    def read_checked(self, org_id: str | None = None) -> Result[Config, StoreError]:
+    def read_checked(
+        self, org_id: str | None = None, sections: Sequence[str] = ()
+    ) -> Result[Config, StoreError]:
         """Lock-free read: the config, or why it cannot be used."""
         ...
 
-    def read(self, org_id: str | None = None) -> Config:
+    def read(self, org_id: str | None = None, sections: Sequence[str] = ()) -> Config:
         """Lock-free read; an unusable config reads as empty."""
         ...
 
-    def update(self, reducer: Reducer, org_id: str | None = None) -> UpdateResult:
+    def update(
+        self, reducer: Reducer, org_id: str | None = None, sections: Sequence[str] = ()
+    ) -> UpdateResult:
         """Exclusive re-read, reduce, and write only if the reducer returned a new object."""
         ...
 
-    def lease(self, org_id: str) -> contextlib.AbstractContextManager[LeaseStatus]:
-        """A non-blocking lease on fetching `org_id`: BUSY when another caller holds it."""
+    def lease(
+        self, org_id: str, section: str = ""
+    ) -> contextlib.AbstractContextManager[LeaseStatus]:
+        """A non-blocking lease on fetching (`section`, `org_id`): BUSY while another caller
+        holds it."""
         ...

@@ -2,22 +2,27 @@
 
 Theory of operation
 -------------------
-Each organization is one key, ``<prefix>grant:<org>``, holding the same JSON as the file
-store's entry: ``{"info": {...}, "timestamp": <ms>}``. The service and the pure reducers
-see a *view*: ``{"overageCreditGrantCache": {org: entry}}`` holding just the orgs asked
-for, so the very same `after_refresh` / `after_invalidate` decide what to write.
+Each (section, organization) is one key, ``<prefix><section>:<org>``: the grant of an
+org is ``<prefix>overageCreditGrantCache:<org>``, holding the same JSON as the file
+store's entry (``{"info": {...}, "timestamp": <ms>}``); its backoff state is under
+``<prefix>overageCreditGrantCacheBackoff:<org>``. The service and the pure reducers
+see a *view*: ``{section: {org: entry}}`` holding just the sections and orgs asked for,
+so the very same `after_refresh` / `after_invalidate` decide what to write.
 
-* A lock-free read is one ``GET`` (an unscoped read, for ``status``, is a ``SCAN``).
-* `update` is an optimistic transaction: ``WATCH``, ``GET``, reduce; when the reducer
-  returned ``prev`` itself, ``UNWATCH`` and no write command at all; otherwise
-  ``MULTI`` / ``SET PX`` (or ``DEL``) / ``EXEC``, retried a bounded number of times when
-  another host changed the key in between. Entries expire well past the TTL
-  (`entry_expiry_ms`, a week by default), so abandoned orgs disappear.
-* The fetch lease is ``SET <prefix>lease:<org> <random> NX PX``, released only by its
-  owner (a compare-and-delete script), so one host in the fleet fetches per org.
+* A lock-free read is one ``GET`` per section (an unscoped read, for ``status``, is a
+  ``SCAN`` of the section).
+* `update` is an optimistic transaction: ``WATCH`` the keys, ``GET`` them, reduce; when
+  the reducer returned ``prev`` itself (or changed none of the keys), ``UNWATCH`` and no
+  write command at all; otherwise ``MULTI`` / ``SET PX`` (or ``DEL``) for each changed key
+  / ``EXEC``, retried a bounded number of times when another host changed a key in
+  between. Entries expire well past the TTL (`entry_expiry_ms`, a week by default), so
+  abandoned orgs disappear.
+* The fetch lease is ``SET <prefix>lease:<section>:<org> <random> NX PX``, released only
+  by its owner (a compare-and-delete script), so one host in the fleet fetches per org.
 * Every call is bounded by the client's socket timeouts, with no hidden retries. A
   Redis that is down, slow or not Redis gives `StoreErrorKind.UNAVAILABLE`, never an
-  exception. Nothing but grant entries and random lease ids is ever sent to Redis.
+  exception. Nothing but cache entries, backoff states and random lease ids is ever
+  sent to Redis.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 import _thread
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from returns.result import Failure, Result, Success
@@ -62,6 +67,13 @@ def _public_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = f"{parts.username}@" if parts.username else ""
     return urlunsplit(parts._replace(netloc=user + netloc))
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as a literal in a Redis glob pattern."""
+    for special in ("\\", "*", "?", "[", "]"):
+        text = text.replace(special, "\\" + special)
+    return text
 
 
 class RedisStore:
@@ -117,11 +129,15 @@ class RedisStore:
     def location(self) -> str:
         return f"{self._location} (prefix {self.prefix!r})"
 
-    def entry_key(self, org_id: str) -> str:
-        return f"{self.prefix}grant:{org_id}"
+    def entry_key(self, org_id: str, section: str | None = None) -> str:
+        """The key of one (section, org) record; the section defaults to `cache_key`."""
+        return f"{self.prefix}{section or self.cache_key}:{org_id}"
 
-    def _lease_key(self, org_id: str) -> str:
-        return f"{self.prefix}lease:{org_id.lower()}"
+    def _lease_key(self, org_id: str, section: str) -> str:
+        return f"{self.prefix}lease:{section or self.cache_key}:{org_id.lower()}"
+
+    def _sections(self, sections: Sequence[str]) -> tuple[str, ...]:
+        return tuple(sections) or (self.cache_key,)
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         return (self._redis.RedisError, OSError)
@@ -131,66 +147,95 @@ class RedisStore:
 
     # -- the view the reducers see ------------------------------------------------------
 
-    def _view(self, raw: Mapping[str, bytes | None]) -> Config:
-        entries: dict[str, object] = {}
-        for org, data in raw.items():
+    @staticmethod
+    def _view(raw: Mapping[tuple[str, str], bytes | None]) -> Config:
+        view: dict[str, dict[str, object]] = {}
+        for (section, org), data in raw.items():
             if data is None:
                 continue
             try:
-                entries[org] = json.loads(data)
+                entry: object = json.loads(data)
             except (ValueError, RecursionError):
-                entries[org] = data.decode("utf-8", "replace")  # malformed: never trusted
-        return {self.cache_key: entries} if entries else {}
+                entry = data.decode("utf-8", "replace")  # malformed: never trusted
+            view.setdefault(section, {})[org] = entry
+        return view
 
-    def _entry_in(self, config: Config, org_id: str) -> object | None:
-        cache = config.get(self.cache_key)
-        return cache.get(org_id) if isinstance(cache, Mapping) else None
+    @staticmethod
+    def _entry_in(config: Config, section: str, org_id: str) -> object | None:
+        table = config.get(section)
+        return table.get(org_id) if isinstance(table, Mapping) else None
+
+    @classmethod
+    def _changed(
+        cls, prev: Config, nxt: Config, sections: tuple[str, ...], org_id: str
+    ) -> list[tuple[str, object | None]]:
+        """The (section, new entry) pairs the reducer changed; None means delete."""
+        found = []
+        for section in sections:
+            entry = cls._entry_in(nxt, section, org_id)
+            if entry != cls._entry_in(prev, section, org_id):
+                found.append((section, entry))
+        return found
 
     # -- the port -----------------------------------------------------------------------
 
-    def read_checked(self, org_id: str | None = None) -> Result[Config, StoreError]:
+    def read_checked(
+        self, org_id: str | None = None, sections: Sequence[str] = ()
+    ) -> Result[Config, StoreError]:
+        names = self._sections(sections)
         try:
-            if org_id is not None:
-                return Success(self._view({org_id: self.client.get(self.entry_key(org_id))}))
-            return Success(self._view(self._scan_all()))
+            if org_id is None:
+                return Success(self._view(self._scan_all(names)))
+            if len(names) == 1:
+                raw = {(names[0], org_id): self.client.get(self.entry_key(org_id, names[0]))}
+            else:
+                values = self.client.mget([self.entry_key(org_id, n) for n in names])
+                raw = {(n, org_id): v for n, v in zip(names, values, strict=True)}
+            return Success(self._view(raw))
         except self._errors() as exc:
             return Failure(self._unavailable(exc))
 
-    def read(self, org_id: str | None = None) -> Config:
-        return self.read_checked(org_id).value_or({})
+    def read(self, org_id: str | None = None, sections: Sequence[str] = ()) -> Config:
+        return self.read_checked(org_id, sections).value_or({})
 
-    def _scan_all(self) -> dict[str, bytes | None]:
-        keys = list(self.client.scan_iter(match=f"{self.prefix}grant:*", count=_SCAN_BATCH))
-        found: dict[str, bytes | None] = {}
-        start = len(f"{self.prefix}grant:")
-        for i in range(0, len(keys), _SCAN_BATCH):
-            batch = keys[i : i + _SCAN_BATCH]
-            for key, value in zip(batch, self.client.mget(batch), strict=True):
-                found[key.decode("utf-8", "replace")[start:]] = value
+    def _scan_all(self, sections: tuple[str, ...]) -> dict[tuple[str, str], bytes | None]:
+        found: dict[tuple[str, str], bytes | None] = {}
+        for section in sections:
+            start = len(f"{self.prefix}{section}:")
+            match = _glob_escape(f"{self.prefix}{section}:") + "*"
+            keys = list(self.client.scan_iter(match=match, count=_SCAN_BATCH))
+            for i in range(0, len(keys), _SCAN_BATCH):
+                batch = keys[i : i + _SCAN_BATCH]
+                for key, value in zip(batch, self.client.mget(batch), strict=True):
+                    found[(section, key.decode("utf-8", "replace")[start:])] = value
         return found
 
-    def update(self, reducer: Reducer, org_id: str | None = None) -> UpdateResult:
+    def update(
+        self, reducer: Reducer, org_id: str | None = None, sections: Sequence[str] = ()
+    ) -> UpdateResult:
         if org_id is None:
             return UpdateResult(
                 UpdateStatus.WRITE_FAILED, "the redis store updates one organization at a time"
             )
-        key = self.entry_key(org_id)
+        names = self._sections(sections)
+        keys = {name: self.entry_key(org_id, name) for name in names}
         try:
             with self.client.pipeline() as pipe:
                 for _ in range(self.max_attempts):
                     try:
-                        pipe.watch(key)
-                        prev = self._view({org_id: pipe.get(key)})
+                        pipe.watch(*keys.values())
+                        prev = self._view({(n, org_id): pipe.get(k) for n, k in keys.items()})
                         nxt = reducer(prev)
-                        if nxt is prev:
+                        changed = [] if nxt is prev else self._changed(prev, nxt, names, org_id)
+                        if not changed:
                             pipe.unwatch()
                             return UpdateResult(UpdateStatus.UNCHANGED)
-                        entry = self._entry_in(nxt, org_id)
                         pipe.multi()
-                        if entry is None:
-                            pipe.delete(key)
-                        else:
-                            pipe.set(key, json.dumps(entry), px=self.entry_expiry_ms)
+                        for name, entry in changed:
+                            if entry is None:
+                                pipe.delete(keys[name])
+                            else:
+                                pipe.set(keys[name], json.dumps(entry), px=self.entry_expiry_ms)
                         pipe.execute()
                         return UpdateResult(UpdateStatus.WRITTEN)
                     except self._redis.WatchError:
@@ -207,8 +252,8 @@ class RedisStore:
         )
 
     @contextlib.contextmanager
-    def lease(self, org_id: str) -> Iterator[LeaseStatus]:
-        key = self._lease_key(org_id)
+    def lease(self, org_id: str, section: str = "") -> Iterator[LeaseStatus]:
+        key = self._lease_key(org_id, section)
         import secrets  # noqa: PLC0415
 
         owner = secrets.token_hex(16)

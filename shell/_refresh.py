@@ -1,18 +1,21 @@
-"""Refreshing and invalidating: the write path, loaded on first use.
+"""Refreshing and invalidating any per-org lookup: the write path, loaded on first use.
 
 Theory of operation
 -------------------
-A refresh goes through four gates before it sends a request, cheapest first: the
-privacy switch, the account (org, config path), the per-org backoff after failures,
-then the credentials, the base URL and a readable config. Then:
+A refresh goes through its gates before it sends a request, cheapest first: the
+privacy switch, the account (org, config path), a readable store, the backoff after
+failures (kept in the store, so it holds across processes), the credentials and the
+fetch's own checks (a secure base URL). Then:
 
-* one fetch per (store, org) at a time **in this process**: concurrent callers join
-  the leader's `Future` and share its outcome;
-* one fetch per (store, org) at a time **across processes**: a non-blocking lease;
-  a caller that finds it held skips, and so does one that finds the entry was stamped
-  after its own call began (someone fetched while it was on its way);
+* one fetch per (store, lookup, org) at a time **in this process**: concurrent callers
+  join the leader's `Future` and share its outcome (`_flight`);
+* one fetch per (store, lookup, org) at a time **across processes**: a non-blocking
+  lease; a caller that finds it held skips, and so does one that finds, once it holds
+  the lease, that the entry was stamped or a failure recorded after its own call began
+  (someone fetched while it was on its way);
 * the write goes through `store.update`, whose reducer reads the clock under the lock,
-  so the stored timestamp is the moment of the write.
+  so the stored timestamp is the moment of the write. A success also clears the org's
+  backoff state in the same write; a failure records it (one write per backoff period).
 
 Nothing here raises for network, payload, lock, config or settings trouble: every
 path ends in a `RefreshOutcome` / `InvalidateOutcome`. An unexpected exception (a bug)
@@ -22,43 +25,44 @@ is logged and reported as `INTERNAL_ERROR`. The token never reaches a log or an 
 from __future__ import annotations
 
 import _thread
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+import time
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from returns.result import Failure, Result, Success
 
 from overage_credit_grant.core import (
-    GRANT_CACHE,
-    GrantInfo,
-    after_invalidate,
-    after_refresh,
+    after_failure,
+    after_success,
     backoff_delay_ms,
+    failure_count,
     is_essential_traffic_only,
     is_valid_org_id,
+    retry_wait_ms,
 )
 
+from ._fetch import FetchRequest, fetch_value
+from ._flight import done, join_or_lead, lead
 from ._log import logger
-from ._outcomes import InvalidateOutcome, InvalidateStatus, RefreshOutcome, RefreshStatus
-from ._port import (
-    LeaseStatus,
-    Store,
-    StoreError,
-    StoreErrorKind,
-    UpdateResult,
-    UpdateStatus,
+from ._outcomes import (
+    FetchError,
+    FetchErrorKind,
+    InvalidateOutcome,
+    InvalidateStatus,
+    RefreshOutcome,
+    RefreshStatus,
 )
-from ._service import _PROTECTED, _config_is_protected, store_for
+from ._port import Config, LeaseStatus, Store, StoreError, StoreErrorKind, UpdateStatus
+from ._read import PROTECTED, config_is_protected, store_for
 from ._settings import Settings, raw_organization, resolve_token
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-__all__ = [
-    "invalidate_overage_credit_grant_cache",
-    "refresh_overage_credit_grant_cache",
-    "start_refresh",
-]
+    from ._lookup import PerOrgLookup
+
+__all__ = ["invalidate", "refresh", "start_refresh"]
+
+T = TypeVar("T")
 
 _REFRESH_FROM_UPDATE: Final = {
     UpdateStatus.WRITTEN: RefreshStatus.WRITTEN,
@@ -84,21 +88,25 @@ _INVALIDATE_FROM_UPDATE: Final = {
     UpdateStatus.WRITE_FAILED: InvalidateStatus.WRITE_FAILED,
     UpdateStatus.UNAVAILABLE: InvalidateStatus.STORE_UNAVAILABLE,
 }
+_FETCH_STATUS: Final = {
+    FetchErrorKind.HTTP: RefreshStatus.FETCH_FAILED_HTTP,
+    FetchErrorKind.NETWORK: RefreshStatus.FETCH_FAILED_NETWORK,
+    FetchErrorKind.TIMEOUT: RefreshStatus.FETCH_FAILED_TIMEOUT,
+    FetchErrorKind.PAYLOAD: RefreshStatus.FETCH_FAILED_PAYLOAD,
+    FetchErrorKind.INVALID_ORG: RefreshStatus.REFUSED_INVALID_ORG,
+    FetchErrorKind.INSECURE_URL: RefreshStatus.REFUSED_INSECURE_URL,
+    FetchErrorKind.BAD_TOKEN: RefreshStatus.SKIPPED_NO_CREDENTIALS,
+}
+_NOT_FAILURES: Final = frozenset(
+    {FetchErrorKind.BAD_TOKEN, FetchErrorKind.INVALID_ORG, FetchErrorKind.INSECURE_URL}
+)
 
 
 # -- invalidating ----------------------------------------------------------------------
 
 
-def invalidate_overage_credit_grant_cache(settings: Settings | None = None) -> InvalidateOutcome:
-    """Drop the current org's entry; no lock and no write when there is none. Never raises."""
-    try:
-        return _invalidate(settings if settings is not None else Settings.from_env())
-    except Exception as exc:
-        logger().exception("invalidating the overage credit grant cache failed")
-        return InvalidateOutcome(InvalidateStatus.INTERNAL_ERROR, type(exc).__name__)
-
-
-def _invalidate(s: Settings) -> InvalidateOutcome:
+def invalidate(lookup: PerOrgLookup[T], s: Settings) -> InvalidateOutcome:
+    """Drop the current org's entry; no lock and no write when there is none."""
     raw = raw_organization(s)
     if raw is None:
         return InvalidateOutcome(InvalidateStatus.NO_ORGANIZATION, "no organization configured")
@@ -106,95 +114,67 @@ def _invalidate(s: Settings) -> InvalidateOutcome:
         return InvalidateOutcome(
             InvalidateStatus.NO_ORGANIZATION, "configured organization id is not a UUID"
         )
-    if _config_is_protected(s):
-        return InvalidateOutcome(InvalidateStatus.REFUSED_UNSAFE_CONFIG, _PROTECTED)
-    store = store_for(s)
-    match store.read_checked(raw):
+    if config_is_protected(s):
+        return InvalidateOutcome(InvalidateStatus.REFUSED_UNSAFE_CONFIG, PROTECTED)
+    store, cache = store_for(s), lookup.cache
+    match store.read_checked(raw, (cache.key,)):
         case Success(config):
-            if after_invalidate(config, raw) is config:
+            if cache.after_invalidate(config, raw) is config:
                 return InvalidateOutcome(InvalidateStatus.NOTHING_TO_REMOVE)
         case failure:
             error: StoreError = failure.failure()
             return InvalidateOutcome(_INVALIDATE_FROM_STORE_ERROR[error.kind], error.detail)
-    result = store.update(lambda prev: after_invalidate(prev, raw), raw)
+    result = store.update(lambda prev: cache.after_invalidate(prev, raw), raw, (cache.key,))
     return InvalidateOutcome(_INVALIDATE_FROM_UPDATE[result.status], result.detail)
 
 
 # -- refreshing ------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Failures:
-    count: int
-    retry_at_ms: int
+def refresh(lookup: PerOrgLookup[T], s: Settings) -> RefreshOutcome[T]:
+    """Fetch the current org's value and store it, joining a flight already running."""
+    checked: Result[tuple[Store, str], RefreshOutcome[T]] = _preflight(s)
+    if isinstance(checked, Failure):
+        skipped: RefreshOutcome[T] = checked.failure()
+        return skipped
+    store, org = checked.unwrap()
+    key = (store.key, lookup.cache.key, org)
+    future: Future[RefreshOutcome[T]]
+    future, leader = join_or_lead(key)
+    if leader:
+        started = s.clock()
+        lead(key, future, lambda: _fetch_and_store(lookup, s, store, org, started), _crash)
+    return future.result()
 
 
-_state_lock = _thread.allocate_lock()
-_flights: dict[tuple[str, str], Future[RefreshOutcome]] = {}
-_failures: dict[tuple[str, str], _Failures] = {}
+def start_refresh(lookup: PerOrgLookup[T], s: Settings) -> Future[RefreshOutcome[T]]:
+    """Refresh on a daemon thread, joining a flight already running; returns at once."""
+    checked: Result[tuple[Store, str], RefreshOutcome[T]] = _preflight(s)
+    if isinstance(checked, Failure):
+        return done(checked.failure())
+    store, org = checked.unwrap()
+    key = (store.key, lookup.cache.key, org)
+    future: Future[RefreshOutcome[T]]
+    future, leader = join_or_lead(key)
+    if leader:
+        import threading  # noqa: PLC0415
 
-
-def refresh_overage_credit_grant_cache(settings: Settings | None = None) -> RefreshOutcome:
-    """Fetch the current org's grant and store it; the outcome says what happened.
-
-    Joins a refresh of the same org already running in this process. Never raises.
-    """
-    try:
-        s = settings if settings is not None else Settings.from_env()
-        match _preflight(s):
-            case Success((store, org)):
-                started = s.clock()
-                future, leader = _join_or_lead((store.key, org))
-                if leader:
-                    _lead(
-                        (store.key, org), future, lambda: _fetch_and_store(s, store, org, started)
-                    )
-                return future.result()
-            case failure:
-                return failure.failure()
-    except Exception as exc:
-        logger().exception("refreshing the overage credit grant failed")
-        return RefreshOutcome(RefreshStatus.INTERNAL_ERROR, type(exc).__name__)
-
-
-def start_refresh(settings: Settings | None = None) -> Future[RefreshOutcome]:
-    """Fire and forget: refresh on a daemon thread, joining one already in flight.
-
-    Returns at once; the future never raises, it holds a `RefreshOutcome`.
-    """
-    try:
-        s = settings if settings is not None else Settings.from_env()
-        match _preflight(s):
-            case Success((store, org)):
-                started = s.clock()
-                key = (store.key, org)
-                future, leader = _join_or_lead(key)
-                if leader:
-                    import threading  # noqa: PLC0415
-
-                    threading.Thread(
-                        target=_lead,
-                        args=(key, future, lambda: _fetch_and_store(s, store, org, started)),
-                        name="overage-grant-refresh",
-                        daemon=True,
-                    ).start()
-                return future
-            case failure:
-                return _done(failure.failure())
-    except Exception as exc:
-        logger().exception("starting an overage credit grant refresh failed")
-        return _done(RefreshOutcome(RefreshStatus.INTERNAL_ERROR, type(exc).__name__))
-
-
-def _done(outcome: RefreshOutcome) -> Future[RefreshOutcome]:
-    from concurrent.futures import Future  # noqa: PLC0415  (readers never pay for it)
-
-    future: Future[RefreshOutcome] = Future()
-    future.set_result(outcome)
+        started = s.clock()
+        threading.Thread(
+            target=lead,
+            args=(key, future, lambda: _fetch_and_store(lookup, s, store, org, started)),
+            kwargs={"on_crash": _crash},
+            name=f"refresh {lookup.name}",
+            daemon=True,
+        ).start()
     return future
 
 
-def _preflight(s: Settings) -> Result[tuple[Store, str], RefreshOutcome]:
+def _crash(name: str) -> RefreshOutcome[T]:
+    return RefreshOutcome(RefreshStatus.INTERNAL_ERROR, name)
+
+
+def _preflight(s: Settings) -> Result[tuple[Store, str], RefreshOutcome[Any]]:
     """The checks that need no lock, no network and no token."""
     if is_essential_traffic_only(s.env):
         return Failure(RefreshOutcome(RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC))
@@ -209,132 +189,143 @@ def _preflight(s: Settings) -> Result[tuple[Store, str], RefreshOutcome]:
                 RefreshStatus.REFUSED_INVALID_ORG, "configured organization id is not a UUID"
             )
         )
-    if _config_is_protected(s):
-        return Failure(RefreshOutcome(RefreshStatus.REFUSED_UNSAFE_CONFIG, _PROTECTED))
+    if config_is_protected(s):
+        return Failure(RefreshOutcome(RefreshStatus.REFUSED_UNSAFE_CONFIG, PROTECTED))
     return Success((store_for(s), raw))
 
 
-def _join_or_lead(key: tuple[str, str]) -> tuple[Future[RefreshOutcome], bool]:
-    with _state_lock:
-        running = _flights.get(key)
-        if running is not None:
-            return running, False
-        from concurrent.futures import Future  # noqa: PLC0415
+# -- backoff, kept in the store (and in this process when the store cannot record it) --
 
-        future: Future[RefreshOutcome] = Future()
-        _flights[key] = future
-        return future, True
+_memory_lock = _thread.allocate_lock()
+_remembered: dict[tuple[str, str, str], int] = {}
 
 
-def _lead(
-    key: tuple[str, str], future: Future[RefreshOutcome], work: Callable[[], RefreshOutcome]
-) -> None:
-    try:
-        outcome = work()
-    except Exception as exc:
-        logger().exception("refreshing the overage credit grant failed")
-        outcome = RefreshOutcome(RefreshStatus.INTERNAL_ERROR, type(exc).__name__)
-    finally:
-        with _state_lock:
-            _flights.pop(key, None)
-    future.set_result(outcome)
+def _wait_ms(
+    lookup: PerOrgLookup[T], s: Settings, store: Store, config: Config, org: str, now: int
+) -> int:
+    """How long this org's refreshes must still wait after failures; 0: go."""
+    stored = retry_wait_ms(config, lookup.backoff_section, org, now, s.backoff_cap_ms)
+    with _memory_lock:
+        remembered = _remembered.get((store.key, lookup.cache.key, org), now) - now
+    return max(stored, remembered if 0 < remembered <= s.backoff_cap_ms else 0)
 
 
-def _backing_off(key: tuple[str, str], now_ms: int) -> RefreshOutcome | None:
-    with _state_lock:
-        failures = _failures.get(key)
-    if failures is None or now_ms >= failures.retry_at_ms:
-        return None
-    wait_s = (failures.retry_at_ms - now_ms + 999) // 1000
+def _backing_off(lookup: PerOrgLookup[T], config: Config, org: str, wait: int) -> RefreshOutcome[T]:
+    failures = failure_count(config, lookup.backoff_section, org) or 1
     return RefreshOutcome(
         RefreshStatus.BACKING_OFF,
-        f"{failures.count} failed fetch(es) in a row; next try in {wait_s}s",
+        f"{failures} failed fetch(es) in a row; next try in {(wait + 999) // 1000}s",
     )
 
 
-def _record_failure(s: Settings, key: tuple[str, str], now_ms: int) -> None:
-    with _state_lock:
-        count = _failures[key].count + 1 if key in _failures else 1
-        delay = backoff_delay_ms(count, s.backoff_base_ms, s.backoff_cap_ms)
-        _failures[key] = _Failures(count, now_ms + delay)
+def _record_failure(
+    lookup: PerOrgLookup[T], s: Settings, store: Store, config: Config, org: str
+) -> None:
+    section = lookup.backoff_section
+    result = store.update(
+        lambda prev: after_failure(
+            prev, section, org, s.clock(), s.backoff_base_ms, s.backoff_cap_ms
+        ),
+        org,
+        lookup.sections,
+    )
+    if result.status in (UpdateStatus.WRITTEN, UpdateStatus.UNCHANGED):
+        return
+    failures = failure_count(config, section, org) + 1  # the store could not keep it: we do
+    delay = backoff_delay_ms(failures, s.backoff_base_ms, s.backoff_cap_ms)
+    with _memory_lock:
+        if len(_remembered) >= 1024:
+            _remembered.clear()
+        _remembered[(store.key, lookup.cache.key, org)] = s.clock() + delay
 
 
-def _record_success(key: tuple[str, str]) -> None:
-    with _state_lock:
-        _failures.pop(key, None)
+def _forget_failures(lookup: PerOrgLookup[T], store: Store, org: str) -> None:
+    with _memory_lock:
+        _remembered.pop((store.key, lookup.cache.key, org), None)
 
 
-def _fetch_and_store(s: Settings, store: Store, org: str, started_ms: int) -> RefreshOutcome:
-    from ._http import FetchErrorKind, check_base_url, fetch_grant  # noqa: PLC0415
+# -- the fetch ---------------------------------------------------------------------------
 
-    key = (store.key, org)
-    now = s.clock()
-    backing_off = _backing_off(key, now)
-    if backing_off is not None:
-        return backing_off
-    token = resolve_token(s, now)
-    if token is None:
-        return RefreshOutcome(RefreshStatus.SKIPPED_NO_CREDENTIALS, "no usable OAuth token")
-    if isinstance(base := check_base_url(s.base_url), Failure):
-        return RefreshOutcome(RefreshStatus.REFUSED_INSECURE_URL, base.failure())
-    if isinstance(readable := store.read_checked(org), Failure):
-        unusable: StoreError = readable.failure()
-        return RefreshOutcome(_REFRESH_FROM_STORE_ERROR[unusable.kind], unusable.detail)
-    with store.lease(org) as lease:
+
+def _fetch_and_store(
+    lookup: PerOrgLookup[T], s: Settings, store: Store, org: str, started_ms: int
+) -> RefreshOutcome[T]:
+    readable = store.read_checked(org, lookup.sections)
+    if isinstance(readable, Failure):
+        error: StoreError = readable.failure()
+        return RefreshOutcome(_REFRESH_FROM_STORE_ERROR[error.kind], error.detail)
+    config = readable.unwrap()
+    wait = _wait_ms(lookup, s, store, config, org, s.clock())
+    if wait:
+        return _backing_off(lookup, config, org, wait)
+    token = None
+    if lookup.needs_token:
+        token = resolve_token(s, s.clock())
+        if token is None:
+            return RefreshOutcome(RefreshStatus.SKIPPED_NO_CREDENTIALS, "no usable OAuth token")
+    refusal = lookup.fetcher.refusal(s)
+    if refusal is not None:
+        return RefreshOutcome(_FETCH_STATUS[refusal.kind], refusal.detail)
+    with store.lease(org, lookup.cache.key) as lease:
         if lease is LeaseStatus.BUSY:
             return RefreshOutcome(
-                RefreshStatus.SKIPPED_IN_FLIGHT, "another process is fetching this grant"
+                RefreshStatus.SKIPPED_IN_FLIGHT, f"another process is fetching this {lookup.name}"
             )
         if lease is LeaseStatus.FAILED:
             return RefreshOutcome(RefreshStatus.WRITE_FAILED, "cannot take the refresh lease")
         if lease is LeaseStatus.UNAVAILABLE:
             return RefreshOutcome(RefreshStatus.STORE_UNAVAILABLE, "store unavailable")
-        if _stamped_since(store, org, started_ms, s.clock()):
-            return RefreshOutcome(
-                RefreshStatus.SKIPPED_IN_FLIGHT, "another process refreshed this grant just now"
-            )
-        fetched = fetch_grant(
-            base.unwrap(),
-            org,
-            token,
-            session=s.session,
-            connect_timeout_s=s.connect_timeout_s,
-            read_timeout_s=s.read_timeout_s,
-            total_timeout_s=s.total_timeout_s,
-            max_bytes=s.max_response_bytes,
+        quicker = _someone_was_quicker(lookup, s, store, org, started_ms)
+        if quicker is not None:
+            return quicker
+        return _fetch(lookup, s, store, config, org, token)
+
+
+def _someone_was_quicker(
+    lookup: PerOrgLookup[T], s: Settings, store: Store, org: str, started_ms: int
+) -> RefreshOutcome[T] | None:
+    """Whether, by the time we hold the lease, another caller has stored the entry or a
+    failure since our call began (a stamp later than now, from a skewed clock, does not
+    count: it must not silence us forever)."""
+    config = store.read(org, lookup.sections)
+    now = s.clock()
+    stamp = lookup.cache.entry(config, org).map(lambda e: e.timestamp_ms).value_or(None)
+    if stamp is not None and started_ms < stamp <= now:
+        return RefreshOutcome(
+            RefreshStatus.SKIPPED_IN_FLIGHT,
+            f"another process refreshed this {lookup.name} just now",
         )
-        match fetched:
-            case Success(info):
-                _record_success(key)
-                result = store.update(lambda prev: after_refresh(prev, org, info, s.clock()), org)
-                return _refresh_outcome(result, info)
-            case _:
-                error = fetched.failure()
-                if error.kind is FetchErrorKind.BAD_TOKEN:
-                    return RefreshOutcome(RefreshStatus.SKIPPED_NO_CREDENTIALS, error.detail)
-                _record_failure(s, key, s.clock())
-                logger().warning("overage credit grant fetch for %s failed: %s", org, error.detail)
-                return RefreshOutcome(
-                    _FETCH_STATUS[error.kind.value], error.detail, http_status=error.http_status
-                )
+    wait = _wait_ms(lookup, s, store, config, org, now)
+    return _backing_off(lookup, config, org, wait) if wait else None
 
 
-_FETCH_STATUS: Final = {
-    "http": RefreshStatus.FETCH_FAILED_HTTP,
-    "network": RefreshStatus.FETCH_FAILED_NETWORK,
-    "timeout": RefreshStatus.FETCH_FAILED_TIMEOUT,
-    "payload": RefreshStatus.FETCH_FAILED_PAYLOAD,
-    "invalid_org": RefreshStatus.REFUSED_INVALID_ORG,
-    "insecure_url": RefreshStatus.REFUSED_INSECURE_URL,
-}
-
-
-def _stamped_since(store: Store, org: str, started_ms: int, now_ms: int) -> bool:
-    """Whether another caller stored this org's entry after our call began (and not later
-    than now: a future stamp from a skewed clock must not silence us forever)."""
-    stamp = GRANT_CACHE.entry(store.read(org), org).map(lambda e: e.timestamp_ms).value_or(None)
-    return stamp is not None and started_ms < stamp <= now_ms
-
-
-def _refresh_outcome(result: UpdateResult, info: GrantInfo) -> RefreshOutcome:
-    return RefreshOutcome(_REFRESH_FROM_UPDATE[result.status], result.detail, info=info)
+def _fetch(
+    lookup: PerOrgLookup[T],
+    s: Settings,
+    store: Store,
+    config: Config,
+    org: str,
+    token: str | None,
+) -> RefreshOutcome[T]:
+    cache, section = lookup.cache, lookup.backoff_section
+    request = FetchRequest(org, token, s, time.monotonic() + s.total_timeout_s)
+    fetched = fetch_value(lookup.fetcher, cache, request, lookup.name)
+    match fetched:
+        case Success(value):
+            _forget_failures(lookup, store, org)
+            result = store.update(
+                lambda prev: after_success(
+                    cache.after_refresh(prev, org, value, s.clock()), section, org
+                ),
+                org,
+                lookup.sections,
+            )
+            return RefreshOutcome(_REFRESH_FROM_UPDATE[result.status], result.detail, value)
+        case _:
+            error: FetchError = fetched.failure()
+            if error.kind not in _NOT_FAILURES:
+                _record_failure(lookup, s, store, config, org)
+            logger().warning("%s fetch for %s failed: %s", lookup.name, org, error.detail)
+            return RefreshOutcome(
+                _FETCH_STATUS[error.kind], error.detail, http_status=error.http_status
+            )

@@ -127,16 +127,10 @@ def _read_json_object(path: StrPath | None) -> Mapping[str, object] | None:
     """A JSON object read from `path`, or None when missing, unreadable or malformed."""
     if path is None:
         return None
-    from ._store import parse_config  # noqa: PLC0415  (keeps settings import-light)
+    from ._jsonio import parse_config, read_regular_file  # noqa: PLC0415  (import-light)
 
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(_MAX_ACCOUNT_FILE_BYTES + 1)
-    except OSError:
-        return None
-    if len(data) > _MAX_ACCOUNT_FILE_BYTES:
-        return None
-    return parse_config(data).value_or(None)
+    read = read_regular_file(path, _MAX_ACCOUNT_FILE_BYTES).value_or(None)
+    return None if read is None else parse_config(read[1]).value_or(None)
 
 
 def raw_organization(settings: Settings) -> str | None:

@@ -6,6 +6,7 @@ START is a wall-clock time to start at, or "go": print "ready", then start on a 
 from stdin (see tests/workers.py).
 
 With REDIS_URL and REDIS_PREFIX set, the worker is a host of a fleet on that Redis.
+LOOKUP names the lookup (tests/lookups.py: grant, the default, or seats).
 
 Waits until the wall clock reaches START_AT (so many workers start together), runs the
 operation with its own Settings, and prints the outcome's status.
@@ -23,11 +24,11 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     op, config, org, base_url, start_at = argv[:5]
-    from overage_credit_grant.shell import (
-        Settings,
-        invalidate_overage_credit_grant_cache,
-        refresh_overage_credit_grant_cache,
-    )
+    from lookups import LOOKUPS  # this folder's tests/lookups.py
+
+    from overage_credit_grant.shell import Settings
+
+    lookup = LOOKUPS[os.environ.get("LOOKUP", "grant")]
 
     store = None
     if os.environ.get("REDIS_URL"):  # a host of a fleet sharing one Redis
@@ -56,11 +57,7 @@ def main(argv: list[str]) -> int:
         sys.stdin.readline()
     else:
         time.sleep(max(0.0, float(start_at) - time.time()))
-    call = (
-        refresh_overage_credit_grant_cache
-        if op == "refresh"
-        else invalidate_overage_credit_grant_cache
-    )
+    call = lookup.refresh if op == "refresh" else lookup.invalidate
     outcomes = [call(replace(settings, organization=one)) for one in org.split(",")]
     print(
         json.dumps(

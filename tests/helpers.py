@@ -56,3 +56,10 @@ def read_json(path: Path) -> dict[str, object]:
 
 def write_json(path: Path, value: object) -> None:
     path.write_text(json.dumps(value, indent=2), encoding="utf-8")
+
+
+def cached_section(path: Path, key: str = "overageCreditGrantCache") -> object:
+    """The config's `key` section, or None when the file or the section is missing."""
+    if not path.exists():
+        return None
+    return read_json(path).get(key)

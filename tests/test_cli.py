@@ -302,6 +302,14 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         assert "exit codes" in result.out
 
 
+def test_serve_help_shows_only_the_options_serve_uses(env: dict[str, str]) -> None:
+    out = run(env, "serve", "--help").out
+    for option in ("--host", "--port", "--grants"):
+        assert option in out
+    for option in ("--config", "--base-url", "--org", "--redis-url", "--json"):
+        assert option not in out
+
+
 def test_sample_token_is_shown_only_by_serve_with_the_sample(env: dict[str, str]) -> None:
     """The built-in sample's token is public by design; the user's token never appears."""
     proc, _ = start_serve(env, None)

@@ -13,13 +13,11 @@ from pytest_httpserver import HTTPServer
 from returns.result import Failure, Success
 from werkzeug import Request, Response
 
-from overage_credit_grant.core import GrantInfo
-from overage_credit_grant.shell._http import (
-    FetchError,
-    FetchErrorKind,
-    check_base_url,
-    fetch_grant,
-)
+from overage_credit_grant.core import GRANT_CACHE, GrantInfo
+from overage_credit_grant.shell import FetchError, FetchErrorKind, FetchRequest, Settings
+from overage_credit_grant.shell._fetch import HttpFetch, fetch_value
+from overage_credit_grant.shell._grant import GRANT_PATH
+from overage_credit_grant.shell._http import check_base_url
 
 from .helpers import GRANT_BODY, TOKEN, grant_path
 from .strategies import invalid_org_ids
@@ -29,6 +27,28 @@ FIVE_DOLLARS = GrantInfo(True, True, False, 500, "USD")
 
 def base(httpserver: HTTPServer) -> str:
     return httpserver.url_for("/").rstrip("/")
+
+
+def fetch_grant(
+    base_url: str,
+    org: str,
+    token: str,
+    *,
+    connect_timeout_s: float = 3.05,
+    read_timeout_s: float = 10.0,
+    total_timeout_s: float = 20.0,
+    max_bytes: int = 64 * 1024,
+) -> object:
+    """The grant's HTTP fetch and strict decode, as a refresh runs them."""
+    settings = Settings(
+        config_path="unused.json",
+        base_url=base_url,
+        connect_timeout_s=connect_timeout_s,
+        read_timeout_s=read_timeout_s,
+        max_response_bytes=max_bytes,
+    )
+    request = FetchRequest(org, token, settings, time.monotonic() + total_timeout_s)
+    return fetch_value(HttpFetch(GRANT_PATH), GRANT_CACHE, request, "grant")
 
 
 def fetch(httpserver: HTTPServer, org: str, **options: float) -> object:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,9 +30,19 @@ from overage_credit_grant.shell import (
     start_refresh,
 )
 
-from .helpers import GRANT_BODY, TOKEN, Clock, FileState, grant_path, read_json, write_json
+from .helpers import (
+    GRANT_BODY,
+    TOKEN,
+    Clock,
+    FileState,
+    cached_section,
+    grant_path,
+    read_json,
+    write_json,
+)
 
 MakeSettings = Callable[..., Settings]
+BACKOFF_KEY = CACHE_KEY + "Backoff"
 FIVE = GrantInfo(True, True, False, 500, "USD")
 OTHER_ORG = "00000000-0000-4000-8000-000000000000"
 
@@ -261,14 +272,27 @@ def test_failed_fetch_writes_nothing_and_logs_without_the_token(
     body: object,
     expected: RefreshStatus,
 ) -> None:
-    """HTTP errors and bad bodies: a failed outcome, the file untouched, a log line, no token."""
-    seeded(config_path, org, {**GRANT_BODY, "amount_minor_units": 1}, clock.now_ms - 1)
+    """HTTP errors and bad bodies: a failed outcome, a log line, no token; the config keeps
+    every value and only gains the org's backoff state (with backoff off: no write at all)."""
+    config = seeded(config_path, org, {**GRANT_BODY, "amount_minor_units": 1}, clock.now_ms - 1)
     before = FileState.of(config_path)
     serve_grant(body, status=status)
     with caplog.at_level(logging.DEBUG, logger="overage_credit_grant"):
         outcome = refresh_overage_credit_grant_cache(make_settings())
+        assert refresh_overage_credit_grant_cache(make_settings()).status is (
+            RefreshStatus.BACKING_OFF
+        )
     assert outcome.status is expected
     assert outcome.fetch_failed
+    after = read_json(config_path)
+    assert after.pop(BACKOFF_KEY) == {org: {"failures": 1, "retry_at": clock.now_ms + 60_000}}
+    assert after == config
+    seeded(config_path, org, {**GRANT_BODY, "amount_minor_units": 1}, clock.now_ms - 1)
+    before = FileState.of(config_path)
+    outcome = refresh_overage_credit_grant_cache(
+        make_settings(backoff_base_ms=0, organization=str(uuid.uuid4()))
+    )
+    assert outcome.fetch_failed or outcome.status is RefreshStatus.FETCH_FAILED_HTTP
     assert FileState.of(config_path) == before
     assert caplog.records, "the failure is logged"
     for record in caplog.records:
@@ -286,7 +310,7 @@ def test_empty_body_fails_without_a_write(
     assert refresh_overage_credit_grant_cache(make_settings()).status is (
         RefreshStatus.FETCH_FAILED_PAYLOAD
     )
-    assert not config_path.exists()
+    assert cached_section(config_path) is None  # nothing cached (backoff may be)
 
 
 def test_a_backend_that_never_answers_gives_a_timeout_outcome(
@@ -305,7 +329,7 @@ def test_a_backend_that_never_answers_gives_a_timeout_outcome(
         outcome = refresh_overage_credit_grant_cache(s)
     assert outcome.status is RefreshStatus.FETCH_FAILED_TIMEOUT
     assert time.monotonic() - started < 3
-    assert not config_path.exists()
+    assert cached_section(config_path) is None  # nothing cached (backoff may be)
 
 
 def test_corrupt_config_is_never_overwritten_and_costs_no_request(
@@ -470,7 +494,7 @@ def test_failures_back_off_growing_and_capped(
     assert len(httpserver.log) <= 8
     gaps = [i for i in range(1, len(sent)) if sent[i] != sent[i - 1]]
     assert [b - a for a, b in itertools.pairwise(gaps)][:3] == [20, 40, 40]
-    assert not config_path.exists()
+    assert cached_section(config_path) is None  # nothing cached (backoff may be)
     httpserver.clear()
     httpserver.expect_request(grant_path(org)).respond_with_json(GRANT_BODY)
     clock.advance(4000)

@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from returns.result import Failure, Success
 
 from overage_credit_grant.shell import FileStore, UpdateStatus
-from overage_credit_grant.shell._store import parse_config, serialize_config
+from overage_credit_grant.shell._jsonio import parse_config, serialize_config
 
 from .helpers import FileState, read_json, write_json
 from .strategies import configs

@@ -199,8 +199,8 @@ class RedisFleetMachine(SharedStoreMachine):
             value = json.loads(self.client.get(raw) or b"null")
             if name.startswith("other:"):
                 unrelated[name[len("other:") :]] = value
-            elif name.startswith("grant:"):
-                cache[name[len("grant:") :]] = value
+            elif name.startswith(CACHE_KEY + ":"):
+                cache[name[len(CACHE_KEY) + 1 :]] = value
         return unrelated, cache
 
 

@@ -1,0 +1,152 @@
+"""`PerOrgLookup`: any per-organization value, cached, shared and refreshed safely.
+
+A lookup is a value: a `PerOrgCache` (where and how the value is stored, its TTL and
+equality) and a fetch (where it comes from). Give it to the shell and it gets all of
+the machinery, written once: the lock-free read, single-flight in and across
+processes, the lease, backoff kept beside the cache, the privacy switch, token
+handling, the hardened HTTP client, the crash-safe file store and the Redis store.
+
+    SEATS = PerOrgLookup(SEATS_CACHE, path="/api/oauth/organizations/{org}/seats")
+    SEATS.get()          # the fresh cached value or None: lock-free, no network
+    SEATS.refresh()      # fetch and store; a RefreshOutcome, never an exception
+    await SEATS.arefresh()
+
+Every method takes an optional `Settings` (default `Settings.from_env()`) and none
+raises for network, payload, lock, config or settings trouble.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from overage_credit_grant.core import PerOrgCache, backoff_section, is_fresh
+
+from ._fetch import CallableFetch, Fetcher, FetchRequest, HttpFetch
+from ._log import logger
+from ._read import cached_entry, config_is_protected, store_for
+from ._settings import Settings, valid_organization
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from ._outcomes import InvalidateOutcome, RefreshOutcome
+
+__all__ = ["PerOrgLookup"]
+
+T = TypeVar("T")
+
+
+class PerOrgLookup(Generic[T]):
+    """One kind of per-organization value and where it comes from.
+
+    `cache`: the core's `PerOrgCache` for the value (its key names the config section).
+    `path`: an API path with ``{org}``, fetched from ``settings.base_url`` with the bearer
+    token; or `fetch`: a callable of your own (see `FetchRequest`): return the payload
+    (or a `returns` ``Result`` of it), raise for a failed fetch. The payload is always
+    checked by ``cache.decode``. `needs_token`: whether a fetch needs the OAuth token
+    (a missing one then skips the fetch). `name`: what the value is called in outcomes
+    and logs.
+    """
+
+    __slots__ = ("backoff_section", "cache", "fetcher", "name", "needs_token", "sections")
+
+    def __init__(
+        self,
+        cache: PerOrgCache[T],
+        path: str | None = None,
+        *,
+        fetch: Callable[[FetchRequest], Any] | None = None,
+        name: str | None = None,
+        needs_token: bool = True,
+    ) -> None:
+        if (path is None) == (fetch is None):
+            raise ValueError("give a PerOrgLookup exactly one of path= and fetch=")
+        self.cache = cache
+        self.fetcher: Fetcher = HttpFetch(path) if path is not None else CallableFetch(fetch)  # type: ignore[arg-type]
+        self.name = name or cache.key
+        self.needs_token = needs_token
+        self.backoff_section = backoff_section(cache.key)
+        self.sections = (cache.key, self.backoff_section)
+
+    def __repr__(self) -> str:
+        return f"PerOrgLookup({self.cache.key!r}, {self.fetcher!r})"
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, settings: Settings | None = None) -> T | None:
+        """The current org's value when cached and fresh, else None. Lock-free; no network;
+        never raises."""
+        try:
+            s = settings if settings is not None else Settings.from_env()
+            org = valid_organization(s)
+            if org is None or config_is_protected(s, remembered=True):
+                return None
+            entry = cached_entry(store_for(s), self.cache, org)
+            if entry is not None and is_fresh(entry.timestamp_ms, s.clock(), self.cache.ttl_ms):
+                return entry.value
+            return None
+        except Exception:
+            logger().exception("reading the cached %s failed", self.name)
+            return None
+
+    # -- refreshing and invalidating -----------------------------------------------------
+
+    def refresh(self, settings: Settings | None = None) -> RefreshOutcome[T]:
+        """Fetch the current org's value and store it; the outcome says what happened.
+        Joins a refresh of the same org already running in this process. Never raises."""
+        from ._outcomes import RefreshOutcome, RefreshStatus  # noqa: PLC0415
+        from ._refresh import refresh  # noqa: PLC0415  (readers never pay for it)
+
+        try:
+            return refresh(self, settings if settings is not None else Settings.from_env())
+        except Exception as exc:
+            logger().exception("refreshing the %s failed", self.name)
+            return RefreshOutcome(RefreshStatus.INTERNAL_ERROR, type(exc).__name__)
+
+    def start_refresh(self, settings: Settings | None = None) -> Future[RefreshOutcome[T]]:
+        """Fire and forget: refresh on a daemon thread, joining one already in flight.
+        Returns at once; the future never raises, it holds a `RefreshOutcome`."""
+        from ._flight import done  # noqa: PLC0415
+        from ._outcomes import RefreshOutcome, RefreshStatus  # noqa: PLC0415
+        from ._refresh import start_refresh  # noqa: PLC0415
+
+        try:
+            return start_refresh(self, settings if settings is not None else Settings.from_env())
+        except Exception as exc:
+            logger().exception("starting a refresh of the %s failed", self.name)
+            return done(RefreshOutcome(RefreshStatus.INTERNAL_ERROR, type(exc).__name__))
+
+    def invalidate(self, settings: Settings | None = None) -> InvalidateOutcome:
+        """Drop the current org's entry; no lock and no write when there is none. Never
+        raises."""
+        from ._outcomes import InvalidateOutcome, InvalidateStatus  # noqa: PLC0415
+        from ._refresh import invalidate  # noqa: PLC0415
+
+        try:
+            return invalidate(self, settings if settings is not None else Settings.from_env())
+        except Exception as exc:
+            logger().exception("invalidating the cached %s failed", self.name)
+            return InvalidateOutcome(InvalidateStatus.INTERNAL_ERROR, type(exc).__name__)
+
+    # -- asyncio: the same, without ever blocking the event loop -------------------------
+
+    async def aget(self, settings: Settings | None = None) -> T | None:
+        """`get` on a worker thread: a large config's first parse never stalls the loop."""
+        import asyncio  # noqa: PLC0415
+
+        return await asyncio.to_thread(self.get, settings)
+
+    async def arefresh(self, settings: Settings | None = None) -> RefreshOutcome[T]:
+        """`refresh` awaited: the fetch runs on a thread and is shared with every task and
+        thread refreshing the same org. Cancelling the awaiting task cancels only its wait."""
+        import asyncio  # noqa: PLC0415
+
+        future = await asyncio.to_thread(self.start_refresh, settings)
+        return await asyncio.wrap_future(future)
+
+    async def ainvalidate(self, settings: Settings | None = None) -> InvalidateOutcome:
+        """`invalidate` on a worker thread (it may wait for the config lock)."""
+        import asyncio  # noqa: PLC0415
+
+        return await asyncio.to_thread(self.invalidate, settings)
