@@ -3,7 +3,8 @@
     python _crash_worker.py CONFIG ORG BASE_URL
 
 Every answer of the backend differs, so every refresh writes. Statuses go to stdout,
-one per line, so the supervisor can count what the workers did.
+one per line, so the supervisor can count what the workers did. LOOKUP names the lookup
+(tests/lookups.py: grant, the default, or seats).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import os
 import sys
 from pathlib import Path
 
-from overage_credit_grant.shell import Settings, refresh_overage_credit_grant_cache
+from lookups import LOOKUPS  # this folder's tests/lookups.py
+
+from overage_credit_grant.shell import Settings
 
 
 def main(config: str, org: str, base_url: str) -> None:
+    lookup = LOOKUPS[os.environ.get("LOOKUP", "grant")]
     settings = Settings(
         config_path=Path(config),
         organization=org,
@@ -26,7 +30,7 @@ def main(config: str, org: str, base_url: str) -> None:
         backoff_cap_ms=100,
     )
     while True:
-        outcome = refresh_overage_credit_grant_cache(settings)
+        outcome = lookup.refresh(settings)
         print(outcome.status.value, flush=True)
 
 

@@ -1,5 +1,5 @@
 """A real `redis-server` on a free loopback port, started and stopped by the tests
-(and by bench/run.py)."""
+(and by the benchmarks in bench/)."""
 
 from __future__ import annotations
 

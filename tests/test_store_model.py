@@ -1,79 +1,97 @@
-"""Model check: several Settings (as separate apps would) share one store; a dict is the model.
+"""Model check: several apps share one store, each using two lookups; dicts are the model.
 
-Random interleavings of refresh, invalidate and read from different Settings, foreign
-writes of unrelated keys, and clock steps, against the real file store and a real
-loopback backend. After every step the store must hold exactly what the model says.
+Random interleavings of refresh, invalidate and read, by different Settings (as separate
+apps would), of two lookups (the grant and a seat count) that share one config, plus
+foreign writes of unrelated keys and clock steps, against the real file store (and
+Redis) and a real loopback backend. After every step the store must hold exactly what
+the model says: each lookup's section its own entries, every foreign key its value.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 import redis as redis_client
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from overage_credit_grant.core import CACHE_KEY, CACHE_TTL_MS, GrantInfo, encode_grant_info
+from overage_credit_grant.core import GrantInfo
 from overage_credit_grant.shell import (
     FileStore,
     InvalidateStatus,
     RedisStore,
     RefreshStatus,
     Settings,
-    get_cached_overage_credit_grant,
-    invalidate_overage_credit_grant_cache,
-    refresh_overage_credit_grant_cache,
 )
-from overage_credit_grant.shell._server import Backend, ReferenceServer
 
 from .helpers import TOKEN, Clock
+from .lookups import GRANT_KIND, KINDS, SEATS_KIND, Kind, Seats
 from .redis_server import RedisProcess, redis_binary
 from .strategies import grant_infos, json_values, org_ids
 
 pytestmark = pytest.mark.torture
 
+# Small pools beside the full strategies: the backend often answers what is already
+# stored, which is where "no write" must happen.
+VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "grant": st.sampled_from(
+        [
+            GrantInfo(True, True, False, 500, "USD"),
+            GrantInfo(True, True, True, 500, "USD"),
+            GrantInfo(False, False, False, None, None),
+        ]
+    )
+    | grant_infos(),
+    "seats": st.sampled_from([Seats(5, "team"), Seats(40, "enterprise")])
+    | st.builds(Seats, st.integers(0, 10**6), st.sampled_from(["team", "pro", "max"])),
+}
+SECTIONS = {kind.lookup.cache.key for kind in KINDS}
 
-POOL = [
-    GrantInfo(True, True, False, 500, "USD"),
-    GrantInfo(True, True, True, 500, "USD"),
-    GrantInfo(False, False, False, None, None),
-]
 
+class AnswerBook:
+    """What the loopback backend answers, per (lookup path, org): the model sets it."""
 
-class OpenBackend(Backend):
-    """Answers any org it has a grant for, to one shared token: the model sets the grants."""
+    def __init__(self) -> None:
+        self.bodies: dict[str, object] = {}
 
-    def answer(self, path: str, authorization: str | None) -> tuple[int, object]:
-        org = path.split("/")[4] if path.count("/") == 5 else ""
-        self.tokens[TOKEN] = org
-        return super().answer(path, authorization)
+    def handler(self, request: Request) -> Response:
+        body = self.bodies.get(request.path)
+        if body is None:
+            return Response("unknown", status=404)
+        return Response(json.dumps(body), content_type="application/json")
 
 
 class SharedStoreMachine(RuleBasedStateMachine):
-    """N apps (Settings) on one config file, checked against {org: (info, stamp)}."""
+    """N apps (Settings) on one config file, checked against {lookup: {org: (value, stamp)}}."""
 
-    server: ClassVar[ReferenceServer | None] = None
+    server: ClassVar[HTTPServer | None] = None
+    book: ClassVar[AnswerBook] = AnswerBook()
     apps_count: ClassVar[int] = 3
     orgs = Bundle("orgs")
 
     def __init__(self) -> None:
         super().__init__()
         if SharedStoreMachine.server is None:
-            SharedStoreMachine.server = ReferenceServer(OpenBackend(tokens={}, grants={})).start()
-        self.backend = SharedStoreMachine.server.backend
+            server = HTTPServer(host="127.0.0.1")
+            server.expect_request(re.compile("/api/.*")).respond_with_handler(self.book.handler)
+            SharedStoreMachine.server = server
+            server.start()
         self.folder = Path(tempfile.mkdtemp(prefix="model-"))
         self.clock = Clock(1_764_000_000_000)
         self.apps = [self.app_settings(i) for i in range(self.apps_count)]
-        self.model: dict[str, tuple[GrantInfo, int]] = {}
+        self.model: dict[str, dict[str, tuple[object, int]]] = {k.name: {} for k in KINDS}
         self.unrelated: dict[str, object] = {}
 
     def app_settings(self, i: int) -> Settings:
@@ -81,7 +99,7 @@ class SharedStoreMachine(RuleBasedStateMachine):
         return Settings(
             config_path=self.folder / "config.json",
             token=TOKEN,
-            base_url=SharedStoreMachine.server.base_url,
+            base_url=SharedStoreMachine.server.url_for("/").rstrip("/"),
             clock=self.clock,
             lock_timeout_s=10,
             env={},
@@ -93,21 +111,20 @@ class SharedStoreMachine(RuleBasedStateMachine):
         """Another program sets an unrelated key (under the same lock, as ours do)."""
         FileStore(self.folder / "config.json").update(lambda prev: {**prev, key: value})
 
-    def stored(self) -> tuple[dict[str, object], dict[str, object]] | None:
-        """(unrelated data, cache entries) as they are in the store, or None before any."""
+    def stored(self) -> tuple[dict[str, object], dict[str, dict[str, object]]] | None:
+        """(unrelated data, {section: entries}) as they are in the store, or None before any."""
         path = self.folder / "config.json"
         if not path.exists():
             return None
         data = json.loads(path.read_bytes())
-        cache = data.pop(CACHE_KEY, {})
-        return data, cache
+        return data, {section: data.pop(section, {}) for section in SECTIONS}
 
     def teardown(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def fresh(self, org: str) -> GrantInfo | None:
-        held = self.model.get(org)
-        if held is not None and 0 <= self.clock.now_ms - held[1] <= CACHE_TTL_MS:
+    def fresh(self, kind: Kind, org: str) -> object | None:
+        held = self.model[kind.name].get(org)
+        if held is not None and 0 <= self.clock.now_ms - held[1] <= kind.lookup.cache.ttl_ms:
             return held[0]
         return None
 
@@ -115,39 +132,38 @@ class SharedStoreMachine(RuleBasedStateMachine):
     def new_org(self, org: str) -> str:
         return org
 
-    # A small pool beside the full strategy: the backend often answers what is already
-    # stored, which is where "no write" must happen.
-    @rule(app=st.integers(0, apps_count - 1), org=orgs, info=st.sampled_from(POOL) | grant_infos())
-    def refresh(self, app: int, org: str, info: GrantInfo) -> None:
-        self.backend.set_grant(org, encode_grant_info(info))
-        outcome = refresh_overage_credit_grant_cache(replace(self.apps[app], organization=org))
-        if self.fresh(org) == info:
+    @rule(app=st.integers(0, apps_count - 1), org=orgs, data=st.data())
+    def refresh(self, app: int, org: str, data: st.DataObject) -> None:
+        kind = data.draw(st.sampled_from(KINDS), label="lookup")
+        value = data.draw(VALUES[kind.name], label="value")
+        self.book.bodies[kind.path(org)] = dict(kind.lookup.cache.encode(value))
+        outcome = kind.lookup.refresh(replace(self.apps[app], organization=org))
+        if self.fresh(kind, org) == value:
             assert outcome.status is RefreshStatus.UNCHANGED, outcome
         else:
             assert outcome.status is RefreshStatus.WRITTEN, outcome
-            self.model[org] = (info, self.clock.now_ms)
+            self.model[kind.name][org] = (value, self.clock.now_ms)
 
-    @rule(app=st.integers(0, apps_count - 1), org=orgs)
-    def invalidate(self, app: int, org: str) -> None:
-        outcome = invalidate_overage_credit_grant_cache(replace(self.apps[app], organization=org))
-        expected = (
-            InvalidateStatus.REMOVED if org in self.model else InvalidateStatus.NOTHING_TO_REMOVE
-        )
+    @rule(app=st.integers(0, apps_count - 1), org=orgs, kind=st.sampled_from(KINDS))
+    def invalidate(self, app: int, org: str, kind: Kind) -> None:
+        outcome = kind.lookup.invalidate(replace(self.apps[app], organization=org))
+        held = self.model[kind.name]
+        expected = InvalidateStatus.REMOVED if org in held else InvalidateStatus.NOTHING_TO_REMOVE
         assert outcome.status is expected, outcome
-        self.model.pop(org, None)
+        held.pop(org, None)
 
-    @rule(app=st.integers(0, apps_count - 1), org=orgs)
-    def read(self, app: int, org: str) -> None:
-        got = get_cached_overage_credit_grant(replace(self.apps[app], organization=org))
-        assert got == self.fresh(org)
+    @rule(app=st.integers(0, apps_count - 1), org=orgs, kind=st.sampled_from(KINDS))
+    def read(self, app: int, org: str, kind: Kind) -> None:
+        assert kind.lookup.get(replace(self.apps[app], organization=org)) == self.fresh(kind, org)
 
-    @rule(key=st.text(max_size=8).filter(lambda k: k != CACHE_KEY), value=json_values())
+    @rule(key=st.text(max_size=8).filter(lambda k: k not in SECTIONS), value=json_values())
     def foreign_write(self, key: str, value: object) -> None:
         self.write_unrelated(key, value)
         self.unrelated[key] = value
 
     @rule(
-        ms=st.sampled_from([1, CACHE_TTL_MS, CACHE_TTL_MS + 1]) | st.integers(0, 2 * CACHE_TTL_MS)
+        ms=st.sampled_from([1, GRANT_KIND.lookup.cache.ttl_ms, SEATS_KIND.lookup.cache.ttl_ms + 1])
+        | st.integers(0, 2 * GRANT_KIND.lookup.cache.ttl_ms)
     )
     def advance(self, ms: int) -> None:
         self.clock.advance(ms)
@@ -157,11 +173,15 @@ class SharedStoreMachine(RuleBasedStateMachine):
         found = self.stored()
         if found is None:
             return
-        unrelated, cache = found
+        unrelated, sections = found
         assert unrelated == self.unrelated
-        assert set(cache) == set(self.model)
-        for org, (info, stamp) in self.model.items():
-            assert cache[org] == {"info": encode_grant_info(info), "timestamp": stamp}
+        for kind in KINDS:
+            entries = sections[kind.lookup.cache.key]
+            held = self.model[kind.name]
+            assert set(entries) == set(held)
+            for org, (value, stamp) in held.items():
+                info = dict(kind.lookup.cache.encode(value))
+                assert entries[org] == {"info": info, "timestamp": stamp}
 
 
 class RedisFleetMachine(SharedStoreMachine):
@@ -191,23 +211,25 @@ class RedisFleetMachine(SharedStoreMachine):
     def write_unrelated(self, key: str, value: object) -> None:
         self.client.set(f"{self.prefix}other:{key}", json.dumps(value))
 
-    def stored(self) -> tuple[dict[str, object], dict[str, object]] | None:
+    def stored(self) -> tuple[dict[str, object], dict[str, dict[str, object]]] | None:
         unrelated: dict[str, object] = {}
-        cache: dict[str, object] = {}
+        sections: dict[str, dict[str, object]] = {section: {} for section in SECTIONS}
         for raw in self.client.scan_iter(match=f"{self.prefix}*", count=1000):
             name = raw.decode()[len(self.prefix) :]
             value = json.loads(self.client.get(raw) or b"null")
-            if name.startswith("other:"):
-                unrelated[name[len("other:") :]] = value
-            elif name.startswith(CACHE_KEY + ":"):
-                cache[name[len(CACHE_KEY) + 1 :]] = value
-        return unrelated, cache
+            section, _, rest = name.partition(":")
+            if section == "other":
+                unrelated[rest] = value
+            else:
+                sections[section][rest] = value  # a key of no known section: KeyError
+        return unrelated, sections
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _stop_model_servers() -> Iterator[None]:
     yield
     if SharedStoreMachine.server is not None:
+        SharedStoreMachine.server.clear()
         SharedStoreMachine.server.stop()
         SharedStoreMachine.server = None
     if RedisFleetMachine.redis is not None:

@@ -9,74 +9,80 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import filelock
 import pytest
+from pytest_httpserver import HTTPServer
 from returns.result import Success
-
-from overage_credit_grant.core import CACHE_KEY, decode_grant_info
-from overage_credit_grant.shell._server import Backend, ReferenceServer
+from werkzeug import Request, Response
 
 from .helpers import TOKEN, write_json
+from .lookups import KINDS, Kind
 
 pytestmark = pytest.mark.torture
 WORKER = str(Path(__file__).with_name("_crash_worker.py"))
 
 
-class ChangingBackend(Backend):
-    """Every grant answer differs from the last, so every refresh is a write."""
+class ChangingAnswers:
+    """Every answer differs from the last, so every refresh is a write. Writers of both
+    lookups share the file: each org is served by one lookup."""
 
-    def answer(self, path: str, authorization: str | None) -> tuple[int, object]:
-        status, body = super().answer(path, authorization)
-        if status == 200 and isinstance(body, dict):
-            body["amount_minor_units"] = self.requests
-        return status, body
+    def __init__(self, orgs: dict[str, Kind]) -> None:
+        self.orgs = orgs
+        self.requests = 0
+
+    def handler(self, request: Request) -> Response:
+        self.requests += 1
+        kind = self.orgs[request.path.split("/")[4]]
+        return Response(json.dumps(kind.varied(self.requests)), content_type="application/json")
 
 
 @pytest.fixture
-def changing_server() -> Iterator[tuple[ReferenceServer, list[str]]]:
-    orgs = [str(uuid.uuid4()) for _ in range(4)]
-    grant = {
-        "available": True,
-        "eligible": True,
-        "granted": False,
-        "amount_minor_units": 0,
-        "currency": "USD",
-    }
-    tokens = {f"{TOKEN}-{i}": org for i, org in enumerate(orgs)}  # one token per org
-    backend = ChangingBackend(tokens=tokens, grants={o: dict(grant) for o in orgs})
-    with ReferenceServer(backend) as server:
-        yield server, orgs
+def changing_server(
+    threaded_httpserver: HTTPServer,
+) -> tuple[HTTPServer, ChangingAnswers, dict[str, Kind]]:
+    orgs = {str(uuid.uuid4()): KINDS[i % len(KINDS)] for i in range(4)}
+    answers = ChangingAnswers(orgs)
+    threaded_httpserver.expect_request(re.compile("/api/.*")).respond_with_handler(answers.handler)
+    return threaded_httpserver, answers, orgs
 
 
-def check_config(path: Path, unrelated: dict[str, object], orgs: list[str]) -> int:
+def check_config(path: Path, unrelated: dict[str, object], orgs: dict[str, Kind]) -> int:
     """The invariants after a kill; returns the number of cached entries."""
     data = json.loads(path.read_bytes())  # parses, whole
     assert isinstance(data, dict)
-    cache = data.pop(CACHE_KEY, {})
+    sections = {kind.lookup.cache.key: data.pop(kind.lookup.cache.key, {}) for kind in KINDS}
     assert data == unrelated  # every unrelated key intact
-    assert isinstance(cache, dict)
-    assert set(cache) <= set(orgs)
-    for entry in cache.values():
-        assert isinstance(entry, dict)
-        assert set(entry) == {"info", "timestamp"}
-        assert isinstance(decode_grant_info(entry["info"]), Success)
-        assert type(entry["timestamp"]) is int
-    return len(cache)
+    found = 0
+    for kind in KINDS:
+        cache = sections[kind.lookup.cache.key]
+        assert isinstance(cache, dict)
+        assert set(cache) <= {org for org, k in orgs.items() if k is kind}
+        for entry in cache.values():
+            assert isinstance(entry, dict)
+            assert set(entry) == {"info", "timestamp"}
+            assert isinstance(kind.lookup.cache.decode(entry["info"]), Success)
+            assert type(entry["timestamp"]) is int
+        found += len(cache)
+    return found
 
 
 def test_sigkilled_writers_never_corrupt_or_lose_the_config(
-    changing_server: tuple[ReferenceServer, list[str]], tmp_path: Path, long_run: bool
+    changing_server: tuple[HTTPServer, ChangingAnswers, dict[str, Kind]],
+    tmp_path: Path,
+    long_run: bool,
 ) -> None:
-    """4 writers, a 100 KB+ config, SIGKILL at random moments: after every kill all holds."""
-    server, orgs = changing_server
+    """4 writers of two lookups, a 100 KB+ config, SIGKILL at random moments: after every
+    kill all holds."""
+    server, answers, orgs = changing_server
+    names = list(orgs)
     config = tmp_path / "config.json"
     unrelated = {f"project-{i}": {"history": ["x" * 100] * 10, "n": i} for i in range(120)}
     write_json(config, unrelated)
@@ -84,13 +90,16 @@ def test_sigkilled_writers_never_corrupt_or_lose_the_config(
     kills_wanted = 250 if long_run else 25
     rng = random.Random(20261124)
 
+    base_url = server.url_for("/").rstrip("/")
+
     def spawn(i: int) -> subprocess.Popen[str]:
+        org = names[i]
         return subprocess.Popen(
-            [sys.executable, WORKER, str(config), orgs[i], server.base_url],
+            [sys.executable, WORKER, str(config), org, base_url],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "CLAUDE_CODE_OAUTH_TOKEN": f"{TOKEN}-{i}"},
+            env={**os.environ, "CLAUDE_CODE_OAUTH_TOKEN": TOKEN, "LOOKUP": orgs[org].name},
         )
 
     workers = [spawn(i) for i in range(len(orgs))]
@@ -127,6 +136,6 @@ def test_sigkilled_writers_never_corrupt_or_lose_the_config(
         "writes_reported": statuses.get("written", 0),
         "kills_that_left_a_temp_file": orphans_seen,
         "config_bytes": config.stat().st_size,
-        "requests": server.backend.requests,
+        "requests": answers.requests,
     }
     print(f"\ncrash-consistency: {json.dumps(report)}")
