@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import _thread
 import time
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from returns.result import Failure, Result, Success
@@ -133,6 +134,39 @@ def invalidate(lookup: PerOrgLookup[T], s: Settings) -> InvalidateOutcome:
 
 def refresh(lookup: PerOrgLookup[T], s: Settings) -> RefreshOutcome[T]:
     """Fetch the current org's value and store it, joining a flight already running."""
+    joined = _join(lookup, s)
+    if isinstance(joined, RefreshOutcome):
+        return joined
+    key, future, work = joined
+    if work is not None:
+        lead(key, future, work, _crash)
+    return future.result()
+
+
+def start_refresh(lookup: PerOrgLookup[T], s: Settings) -> Future[RefreshOutcome[T]]:
+    """Refresh on a daemon thread, joining a flight already running; returns at once."""
+    joined = _join(lookup, s)
+    if isinstance(joined, RefreshOutcome):
+        return done(joined)
+    key, future, work = joined
+    if work is not None:
+        import threading  # noqa: PLC0415
+
+        threading.Thread(
+            target=lead,
+            args=(key, future, work, _crash),
+            name=f"refresh {lookup.name}",
+            daemon=True,
+        ).start()
+    return future
+
+
+_Flight = tuple[Hashable, "Future[RefreshOutcome[T]]", "Callable[[], RefreshOutcome[T]] | None"]
+
+
+def _join(lookup: PerOrgLookup[T], s: Settings) -> _Flight[T] | RefreshOutcome[T]:
+    """The flight of this (store, lookup, org) and, for its leader, the work to run; or
+    the outcome of a check that stopped it before any flight."""
     checked: Result[tuple[Store, str], RefreshOutcome[T]] = _preflight(s)
     if isinstance(checked, Failure):
         skipped: RefreshOutcome[T] = checked.failure()
@@ -141,33 +175,10 @@ def refresh(lookup: PerOrgLookup[T], s: Settings) -> RefreshOutcome[T]:
     key = (store.key, lookup.cache.key, org)
     future: Future[RefreshOutcome[T]]
     future, leader = join_or_lead(key)
-    if leader:
-        started = s.clock()
-        lead(key, future, lambda: _fetch_and_store(lookup, s, store, org, started), _crash)
-    return future.result()
-
-
-def start_refresh(lookup: PerOrgLookup[T], s: Settings) -> Future[RefreshOutcome[T]]:
-    """Refresh on a daemon thread, joining a flight already running; returns at once."""
-    checked: Result[tuple[Store, str], RefreshOutcome[T]] = _preflight(s)
-    if isinstance(checked, Failure):
-        return done(checked.failure())
-    store, org = checked.unwrap()
-    key = (store.key, lookup.cache.key, org)
-    future: Future[RefreshOutcome[T]]
-    future, leader = join_or_lead(key)
-    if leader:
-        import threading  # noqa: PLC0415
-
-        started = s.clock()
-        threading.Thread(
-            target=lead,
-            args=(key, future, lambda: _fetch_and_store(lookup, s, store, org, started)),
-            kwargs={"on_crash": _crash},
-            name=f"refresh {lookup.name}",
-            daemon=True,
-        ).start()
-    return future
+    if not leader:
+        return key, future, None
+    started = s.clock()
+    return key, future, lambda: _fetch_and_store(lookup, s, store, org, started)
 
 
 def _crash(name: str) -> RefreshOutcome[T]:

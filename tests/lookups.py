@@ -12,7 +12,7 @@ from typing import Any
 
 from returns.result import Failure, Result, Success
 
-from overage_credit_grant.core import GRANT_CACHE, GrantInfo, PerOrgCache
+from overage_credit_grant.core import GRANT_CACHE, GrantInfo, PerOrgCache, encode_grant_info
 from overage_credit_grant.shell import GRANT, PerOrgLookup
 
 
@@ -68,13 +68,7 @@ class Kind:
         return {**self.body, field: n}
 
 
-GRANT_BODY = {
-    "available": True,
-    "eligible": True,
-    "granted": False,
-    "amount_minor_units": 500,
-    "currency": "USD",
-}
+GRANT_BODY = encode_grant_info(GrantInfo(True, True, False, 500, "USD"))
 GRANT_KIND = Kind(
     "grant",
     GRANT,
@@ -94,4 +88,3 @@ BY_NAME = {kind.name: kind for kind in KINDS}
 LOOKUPS: dict[str, PerOrgLookup[Any]] = {kind.name: kind.lookup for kind in KINDS}
 
 assert GRANT.cache is GRANT_CACHE
-assert GRANT_KIND.value() == GrantInfo(True, True, False, 500, "USD")

@@ -8,7 +8,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -414,29 +413,6 @@ def slow_grant(delay_s: float) -> Callable[[Request], Response]:
         return Response(json.dumps(GRANT_BODY), content_type="application/json")
 
     return handler
-
-
-def test_sixteen_threads_share_one_request(
-    make_settings: MakeSettings, httpserver: HTTPServer, org: str, config_path: Path
-) -> None:
-    """Concurrent refreshes of one org in one process send a single request."""
-    httpserver.expect_request(grant_path(org)).respond_with_handler(slow_grant(0.3))
-    s = make_settings()
-    outcomes: list[object] = []
-    barrier = threading.Barrier(16)
-
-    def run() -> None:
-        barrier.wait()
-        outcomes.append(refresh_overage_credit_grant_cache(s).status)
-
-    threads = [threading.Thread(target=run) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(httpserver.log) == 1
-    assert outcomes == [RefreshStatus.WRITTEN] * 16
-    assert get_cached_overage_credit_grant(s) == FIVE
 
 
 def test_start_refresh_returns_at_once_and_joins_the_flight(
