@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 from overage_credit_grant.shell import (
@@ -81,11 +80,11 @@ def run(report: Report, folder: Path, quick: bool, redis_url: str | None) -> Non
         tasks_n = 8 if quick else 64
         before = server.backend.requests
         task_statuses, gaps = asyncio.run(
-            _tasks(replace(s, config_path=folder / "tasks.json"), tasks_n)
+            _tasks(s.replace(config_path=folder / "tasks.json"), tasks_n)
         )
         task_requests = server.backend.requests - before
         baseline = asyncio.run(_ticks_only(0.3))
-        blocking = asyncio.run(_blocking(replace(s, config_path=folder / "blocking.json")))
+        blocking = asyncio.run(_blocking(s.replace(config_path=folder / "blocking.json")))
     rows = [
         ["concurrent refreshes of one org", "requests sent", "outcomes"],
         [

@@ -24,13 +24,13 @@ fresh, and an entry stamped in the future (clock skew) is stale.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
 
 from returns.maybe import Maybe, Nothing, Some
 from returns.result import Result, Success
 
 from ._grant import is_valid_org_id
+from ._record import Record
 
 __all__ = ["CACHE_TTL_MS", "CacheEntry", "PerOrgCache", "is_fresh"]
 
@@ -47,8 +47,7 @@ def is_fresh(timestamp_ms: int, now_ms: int, ttl_ms: int = CACHE_TTL_MS) -> bool
     return 0 <= now_ms - timestamp_ms <= ttl_ms
 
 
-@dataclass(frozen=True, slots=True)
-class CacheEntry(Generic[T]):
+class CacheEntry(Record, Generic[T]):
     """One well-formed entry of a per-organization cache."""
 
     org_id: str
@@ -67,8 +66,7 @@ def _equal(left: object, right: object) -> bool:
     return left == right
 
 
-@dataclass(frozen=True, slots=True)
-class PerOrgCache(Generic[T]):
+class PerOrgCache(Record, Generic[T]):
     """The reducers for one kind of record cached per organization under `key`.
 
     `decode` turns an entry's stored ``info`` JSON back into a record (and rejects

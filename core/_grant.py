@@ -15,11 +15,12 @@ raises: every outcome is a value (`Result`, `Maybe`, `bool`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
 
 from returns.maybe import Maybe, Nothing, Some
 from returns.result import Failure, Result, Success
+
+from ._record import Record
 
 __all__ = [
     "GrantInfo",
@@ -36,8 +37,7 @@ _HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 _DASHES: Final = (8, 13, 18, 23)  # 8-4-4-4-12
 
 
-@dataclass(frozen=True, slots=True)
-class GrantInfo:
+class GrantInfo(Record):
     """What the backend says about one organization's overage credit grant."""
 
     available: bool

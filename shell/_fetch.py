@@ -17,22 +17,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from returns.result import Failure, Result, Success
 
-from ._outcomes import FetchError, FetchErrorKind
+from overage_credit_grant.core._record import Record, field
 
 if TYPE_CHECKING:
     from overage_credit_grant.core import PerOrgCache
 
+    from ._outcomes import FetchError
     from ._settings import Settings
 
 __all__ = [
     "CallableFetch",
-    "FetchError",
-    "FetchErrorKind",
     "FetchRequest",
     "Fetcher",
     "HttpFetch",
@@ -43,8 +41,7 @@ ORG_FIELD: Final = "{org}"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class FetchRequest:
+class FetchRequest(Record):
     """What a fetch is given. `token` is None for a lookup that needs none."""
 
     org_id: str
@@ -88,6 +85,7 @@ class HttpFetch(Fetcher):
 
     def refusal(self, settings: Settings) -> FetchError | None:
         from ._http import check_base_url  # noqa: PLC0415
+        from ._outcomes import FetchError, FetchErrorKind  # noqa: PLC0415
 
         checked = check_base_url(settings.base_url)
         if isinstance(checked, Failure):
@@ -98,6 +96,7 @@ class HttpFetch(Fetcher):
         from overage_credit_grant.core import is_valid_org_id  # noqa: PLC0415
 
         from ._http import check_base_url, get_json  # noqa: PLC0415
+        from ._outcomes import FetchError, FetchErrorKind  # noqa: PLC0415
 
         if not is_valid_org_id(request.org_id):
             return Failure(FetchError(FetchErrorKind.INVALID_ORG, "organization id is not a UUID"))
@@ -128,6 +127,8 @@ class CallableFetch(Fetcher):
         return f"CallableFetch({self.function!r})"
 
     def __call__(self, request: FetchRequest) -> Result[object, FetchError]:
+        from ._outcomes import FetchError, FetchErrorKind  # noqa: PLC0415
+
         try:
             got = self.function(request)
         except Exception as exc:  # a failed fetch, never a crash; the message may hold secrets
@@ -147,6 +148,8 @@ def fetch_value(
 ) -> Result[T, FetchError]:
     """Fetch the payload and decode it strictly: a payload `cache.decode` rejects is a
     failed fetch (``PAYLOAD``), never a value."""
+    from ._outcomes import FetchError, FetchErrorKind  # noqa: PLC0415
+
     return fetcher(request).bind(
         lambda payload: cache.decode(payload).alt(
             lambda reason: FetchError(FetchErrorKind.PAYLOAD, f"response is not a {name}: {reason}")

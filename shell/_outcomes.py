@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from overage_credit_grant.core._record import Record
 
 __all__ = [
     "FetchError",
@@ -61,8 +62,7 @@ _FETCH_FAILED = frozenset(
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class RefreshOutcome(Generic[T]):
+class RefreshOutcome(Record, Generic[T]):
     """What one refresh did. `value` is the fetched record when a fetch succeeded."""
 
     status: RefreshStatus
@@ -105,8 +105,7 @@ class InvalidateStatus(enum.Enum):
     INTERNAL_ERROR = "internal_error"
 
 
-@dataclass(frozen=True, slots=True)
-class InvalidateOutcome:
+class InvalidateOutcome(Record):
     status: InvalidateStatus
     detail: str = ""
 
@@ -128,8 +127,7 @@ class FetchErrorKind(enum.Enum):
     BAD_TOKEN = "bad_token"  # noqa: S105  (a status name, not a secret)
 
 
-@dataclass(frozen=True, slots=True)
-class FetchError:
+class FetchError(Record):
     """Why a fetch failed, in words that never hold the token."""
 
     kind: FetchErrorKind

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from returns.result import Result
+
+from overage_credit_grant.core._record import Record
 
 __all__ = [
     "Config",
@@ -38,8 +39,7 @@ class UpdateStatus(enum.Enum):
     UNAVAILABLE = "unavailable"
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateResult:
+class UpdateResult(Record):
     status: UpdateStatus
     detail: str = ""
 
@@ -56,8 +56,7 @@ class StoreErrorKind(enum.Enum):
     UNAVAILABLE = "unavailable"  # it did not answer (a shared store that is down)
 
 
-@dataclass(frozen=True, slots=True)
-class StoreError:
+class StoreError(Record):
     kind: StoreErrorKind
     detail: str
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from overage_credit_grant.core import is_valid_org_id
+from overage_credit_grant.core._record import Record, field
 
 if TYPE_CHECKING:
     from ._port import Store
@@ -43,8 +43,7 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(Record):
     """Everything the shell needs, explicit. Build one per app, or use `from_env()`.
 
     `organization` and `token`, when given, win over Claude Code's files. `token`,

@@ -18,7 +18,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 
@@ -58,7 +57,7 @@ def main(argv: list[str]) -> int:
     else:
         time.sleep(max(0.0, float(start_at) - time.time()))
     call = lookup.refresh if op == "refresh" else lookup.invalidate
-    outcomes = [call(replace(settings, organization=one)) for one in org.split(",")]
+    outcomes = [call(settings.replace(organization=one)) for one in org.split(",")]
     print(
         json.dumps(
             {

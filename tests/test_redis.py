@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -396,7 +395,7 @@ def test_redis_slow_or_answering_garbage(
 def test_nothing_listening(make_settings: MakeSettings) -> None:
     s = make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     assert refresh_overage_credit_grant_cache(s).status is RefreshStatus.STORE_UNAVAILABLE
-    assert get_cached_overage_credit_grant(replace(s)) is None
+    assert get_cached_overage_credit_grant(s.replace()) is None
 
 
 def test_cli_works_unchanged_on_redis(

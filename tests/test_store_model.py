@@ -15,7 +15,6 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -137,7 +136,7 @@ class SharedStoreMachine(RuleBasedStateMachine):
         kind = data.draw(st.sampled_from(KINDS), label="lookup")
         value = data.draw(VALUES[kind.name], label="value")
         self.book.bodies[kind.path(org)] = dict(kind.lookup.cache.encode(value))
-        outcome = kind.lookup.refresh(replace(self.apps[app], organization=org))
+        outcome = kind.lookup.refresh(self.apps[app].replace(organization=org))
         if self.fresh(kind, org) == value:
             assert outcome.status is RefreshStatus.UNCHANGED, outcome
         else:
@@ -146,7 +145,7 @@ class SharedStoreMachine(RuleBasedStateMachine):
 
     @rule(app=st.integers(0, apps_count - 1), org=orgs, kind=st.sampled_from(KINDS))
     def invalidate(self, app: int, org: str, kind: Kind) -> None:
-        outcome = kind.lookup.invalidate(replace(self.apps[app], organization=org))
+        outcome = kind.lookup.invalidate(self.apps[app].replace(organization=org))
         held = self.model[kind.name]
         expected = InvalidateStatus.REMOVED if org in held else InvalidateStatus.NOTHING_TO_REMOVE
         assert outcome.status is expected, outcome
@@ -154,7 +153,7 @@ class SharedStoreMachine(RuleBasedStateMachine):
 
     @rule(app=st.integers(0, apps_count - 1), org=orgs, kind=st.sampled_from(KINDS))
     def read(self, app: int, org: str, kind: Kind) -> None:
-        assert kind.lookup.get(replace(self.apps[app], organization=org)) == self.fresh(kind, org)
+        assert kind.lookup.get(self.apps[app].replace(organization=org)) == self.fresh(kind, org)
 
     @rule(key=st.text(max_size=8).filter(lambda k: k not in SECTIONS), value=json_values())
     def foreign_write(self, key: str, value: object) -> None:
@@ -199,7 +198,7 @@ class RedisFleetMachine(SharedStoreMachine):
     def app_settings(self, i: int) -> Settings:
         assert RedisFleetMachine.redis is not None
         store = RedisStore.from_url(RedisFleetMachine.redis.url, prefix=self.prefix)
-        return replace(super().app_settings(i), store=store)
+        return super().app_settings(i).replace(store=store)
 
     def teardown(self) -> None:
         for app in self.apps:
