@@ -33,7 +33,9 @@ __all__ = [
 
 GRANT_PATH: Final = "/api/oauth/organizations/{org}/overage_credit_grant"
 
-GRANT: Final[PerOrgLookup[GrantInfo]] = PerOrgLookup(GRANT_CACHE, path=GRANT_PATH, name="grant")
+GRANT: Final[PerOrgLookup[GrantInfo]] = PerOrgLookup(
+    GRANT_CACHE, path=GRANT_PATH, name="grant", claude_code=True
+)
 
 
 def get_cached_overage_credit_grant(settings: Settings | None = None) -> GrantInfo | None:

@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from overage_credit_grant.core import PerOrgCache, backoff_section, is_fresh
+from overage_credit_grant.core import PerOrgCache, backoff_section
 
 from ._fetch import CallableFetch, Fetcher, FetchRequest, HttpFetch
 from ._log import logger
-from ._read import cached_entry, config_is_protected, store_for
-from ._settings import Settings, valid_organization
+from ._read import Found, find_fresh, fresh_entry
+from ._settings import Settings
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -46,10 +46,20 @@ class PerOrgLookup(Generic[T]):
     (or a `returns` ``Result`` of it), raise for a failed fetch. The payload is always
     checked by ``cache.decode``. `needs_token`: whether a fetch needs the OAuth token
     (a missing one then skips the fetch). `name`: what the value is called in outcomes
-    and logs.
+    and logs. `claude_code`: Claude Code keeps this same cache (same key, same entry
+    shape) in its global config; a fresh, valid entry there is used, read-only, and
+    spares the request (the grant does this).
     """
 
-    __slots__ = ("backoff_section", "cache", "fetcher", "name", "needs_token", "sections")
+    __slots__ = (
+        "backoff_section",
+        "cache",
+        "claude_code",
+        "fetcher",
+        "name",
+        "needs_token",
+        "sections",
+    )
 
     def __init__(
         self,
@@ -59,6 +69,7 @@ class PerOrgLookup(Generic[T]):
         fetch: Callable[[FetchRequest], Any] | None = None,
         name: str | None = None,
         needs_token: bool = True,
+        claude_code: bool = False,
     ) -> None:
         if (path is None) == (fetch is None):
             raise ValueError("give a PerOrgLookup exactly one of path= and fetch=")
@@ -66,6 +77,7 @@ class PerOrgLookup(Generic[T]):
         self.fetcher: Fetcher = HttpFetch(path) if path is not None else CallableFetch(fetch)  # type: ignore[arg-type]
         self.name = name or cache.key
         self.needs_token = needs_token
+        self.claude_code = claude_code
         self.backoff_section = backoff_section(cache.key)
         self.sections = (cache.key, self.backoff_section)
 
@@ -76,16 +88,20 @@ class PerOrgLookup(Generic[T]):
 
     def get(self, settings: Settings | None = None) -> T | None:
         """The current org's value when cached and fresh, else None. Lock-free; no network;
-        never raises."""
+        never raises. With `claude_code`, the newer of our entry and Claude Code's wins."""
         try:
             s = settings if settings is not None else Settings.from_env()
-            org = valid_organization(s)
-            if org is None or config_is_protected(s, remembered=True):
-                return None
-            entry = cached_entry(store_for(s), self.cache, org)
-            if entry is not None and is_fresh(entry.timestamp_ms, s.clock(), self.cache.ttl_ms):
-                return entry.value
+            found = fresh_entry(self.cache, self.claude_code, s)
+            return None if found is None else found[0].value
+        except Exception:
+            logger().exception("reading the cached %s failed", self.name)
             return None
+
+    def find(self, settings: Settings | None = None) -> Found[T] | None:
+        """`get`, saying where the value came from (`Found.source`, `.location`, its
+        `.timestamp_ms`). Never raises."""
+        try:
+            return find_fresh(self.cache, self.claude_code, settings or Settings.from_env())
         except Exception:
             logger().exception("reading the cached %s failed", self.name)
             return None

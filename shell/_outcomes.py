@@ -24,6 +24,7 @@ class RefreshStatus(enum.Enum):
     SKIPPED_NO_ORGANIZATION = "skipped_no_organization"
     SKIPPED_NO_CREDENTIALS = "skipped_no_credentials"
     SKIPPED_IN_FLIGHT = "skipped_in_flight"
+    FRESH_IN_CLAUDE_CODE = "fresh_in_claude_code"
     BACKING_OFF = "backing_off"
     REFUSED_INVALID_ORG = "refused_invalid_org"
     REFUSED_INSECURE_URL = "refused_insecure_url"
@@ -46,6 +47,7 @@ _REFRESH_SKIPPED = frozenset(
         RefreshStatus.SKIPPED_NO_ORGANIZATION,
         RefreshStatus.SKIPPED_NO_CREDENTIALS,
         RefreshStatus.SKIPPED_IN_FLIGHT,
+        RefreshStatus.FRESH_IN_CLAUDE_CODE,
         RefreshStatus.BACKING_OFF,
     }
 )
@@ -63,7 +65,8 @@ T = TypeVar("T")
 
 
 class RefreshOutcome(Record, Generic[T]):
-    """What one refresh did. `value` is the fetched record when a fetch succeeded."""
+    """What one refresh did. `value` is the fetched record when a fetch succeeded (and
+    Claude Code's fresh record for `FRESH_IN_CLAUDE_CODE`, which sends no request)."""
 
     status: RefreshStatus
     detail: str = ""
@@ -82,7 +85,8 @@ class RefreshOutcome(Record, Generic[T]):
 
     @property
     def skipped(self) -> bool:
-        """Nothing was attempted, by rule (privacy, no account, in flight, backing off)."""
+        """Nothing was attempted, by rule (privacy, no account, in flight, fresh in Claude
+        Code's cache, backing off)."""
         return self.status in _REFRESH_SKIPPED
 
     @property

@@ -11,18 +11,29 @@ for it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
-from overage_credit_grant.core import CacheEntry, PerOrgCache
+from overage_credit_grant.core import CacheEntry, PerOrgCache, is_fresh
+from overage_credit_grant.core._record import Record
 
-from ._settings import Settings, StrPath, is_protected_path
-from ._store import FileStore
+from ._settings import Settings, StrPath, is_protected_path, valid_organization
+from ._store import FileStore, read_json_cached
 
 if TYPE_CHECKING:
     from ._port import Store
 
-__all__ = ["PROTECTED", "cached_entry", "config_is_protected", "store_for"]
+__all__ = [
+    "PROTECTED",
+    "Found",
+    "cached_entry",
+    "claude_code_entry",
+    "config_is_protected",
+    "find_fresh",
+    "fresh_entry",
+    "store_for",
+]
 
 T = TypeVar("T")
 
@@ -73,11 +84,11 @@ def config_is_protected(settings: Settings, *, remembered: bool = False) -> bool
 _entry_memo: dict[tuple[str, str, str], tuple[Mapping[str, object], CacheEntry[object] | None]] = {}
 
 
-def cached_entry(store: Store, cache: PerOrgCache[T], org: str) -> CacheEntry[T] | None:
-    """The org's decoded entry (fresh or not), decoded once per config object the store
-    hands out."""
-    config = store.read(org, (cache.key,))
-    key = (store.key, cache.key, org)
+def _decoded(
+    where: str, config: Mapping[str, object], cache: PerOrgCache[T], org: str
+) -> CacheEntry[T] | None:
+    """The org's decoded entry (fresh or not) in `config`, decoded once per config object."""
+    key = (where, cache.key, org)
     memo = _entry_memo.get(key)
     if memo is not None and memo[0] is config:
         return memo[1]  # type: ignore[return-value]
@@ -86,3 +97,65 @@ def cached_entry(store: Store, cache: PerOrgCache[T], org: str) -> CacheEntry[T]
         _entry_memo.clear()
     _entry_memo[key] = (config, entry)  # type: ignore[assignment]
     return entry
+
+
+def cached_entry(store: Store, cache: PerOrgCache[T], org: str) -> CacheEntry[T] | None:
+    """The org's entry in our store (fresh or not), decoded once per config it hands out."""
+    return _decoded(store.key, store.read(org, (cache.key,)), cache, org)
+
+
+def claude_code_entry(settings: Settings, cache: PerOrgCache[T], org: str) -> CacheEntry[T] | None:
+    """The org's entry in Claude Code's global config, under the same key and decoded by
+    the same strict rules; None when there is none. The file is only ever read (never
+    locked, never written); its parse is reused while its stat signature is unchanged."""
+    path = settings.claude_config_path
+    if path is None:
+        return None
+    config = read_json_cached(path).value_or({})
+    return _decoded("claude-code:" + os.fspath(path), config, cache, org)
+
+
+class Found(Record, Generic[T]):
+    """A fresh value and where it was read: ``"cache"`` (our store) or ``"claude_code"``
+    (Claude Code's global config, read-only); `location` is that store or file."""
+
+    value: T
+    timestamp_ms: int
+    source: str
+    location: str
+
+
+def fresh_entry(
+    cache: PerOrgCache[T], claude_code: bool, s: Settings
+) -> tuple[CacheEntry[T], bool] | None:
+    """The newest fresh entry of the current org, and whether it is Claude Code's; None
+    when neither our store nor (with `claude_code`) Claude Code's config holds one."""
+    org = valid_organization(s)
+    if org is None or config_is_protected(s, remembered=True):
+        return None
+    now, ttl = s.clock(), cache.ttl_ms
+    ours = cached_entry(store_for(s), cache, org)
+    if ours is not None and not is_fresh(ours.timestamp_ms, now, ttl):
+        ours = None
+    if claude_code:
+        theirs = claude_code_entry(s, cache, org)
+        if (
+            theirs is not None
+            and is_fresh(theirs.timestamp_ms, now, ttl)
+            and (ours is None or theirs.timestamp_ms > ours.timestamp_ms)
+        ):
+            return theirs, True
+    return None if ours is None else (ours, False)
+
+
+def find_fresh(cache: PerOrgCache[T], claude_code: bool, s: Settings) -> Found[T] | None:
+    """`fresh_entry` with its source spelled out, for people (show, status)."""
+    found = fresh_entry(cache, claude_code, s)
+    if found is None:
+        return None
+    entry, theirs = found
+    if theirs:
+        return Found(
+            entry.value, entry.timestamp_ms, "claude_code", os.fspath(s.claude_config_path or "")
+        )
+    return Found(entry.value, entry.timestamp_ms, "cache", store_for(s).location)

@@ -3,9 +3,10 @@
 Theory of operation
 -------------------
 A refresh goes through its gates before it sends a request, cheapest first: the
-privacy switch, the account (org, config path), a readable store, the backoff after
-failures (kept in the store, so it holds across processes), the credentials and the
-fetch's own checks (a secure base URL). Then:
+privacy switch, the account (org, config path), a readable store, a fresh entry in
+Claude Code's own cache (for a lookup that shares it: then no request at all), the
+backoff after failures (kept in the store, so it holds across processes), the
+credentials and the fetch's own checks (a secure base URL). Then:
 
 * one fetch per (store, lookup, org) at a time **in this process**: concurrent callers
   join the leader's `Future` and share its outcome (`_flight`);
@@ -53,7 +54,7 @@ from ._outcomes import (
     RefreshStatus,
 )
 from ._port import Config, LeaseStatus, Store, StoreError, StoreErrorKind, UpdateStatus
-from ._read import PROTECTED, config_is_protected, store_for
+from ._read import PROTECTED, config_is_protected, fresh_entry, store_for
 from ._settings import Settings, raw_organization, resolve_token
 
 if TYPE_CHECKING:
@@ -266,6 +267,16 @@ def _fetch_and_store(
         error: StoreError = readable.failure()
         return RefreshOutcome(_REFRESH_FROM_STORE_ERROR[error.kind], error.detail)
     config = readable.unwrap()
+    if lookup.claude_code:
+        found = fresh_entry(lookup.cache, True, s)
+        if found is not None and found[1]:  # Claude Code's entry is the newest fresh one
+            entry = found[0]
+            return RefreshOutcome(
+                RefreshStatus.FRESH_IN_CLAUDE_CODE,
+                f"Claude Code's own cache holds a fresh {lookup.name}, "
+                f"{max(0, s.clock() - entry.timestamp_ms) // 1000}s old; no request",
+                entry.value,
+            )
     wait = _wait_ms(lookup, s, store, config, org, s.clock())
     if wait:
         return _backing_off(lookup, config, org, wait)

@@ -184,13 +184,20 @@ def test_show_refresh_status_invalidate_against_serve(
     assert "$5 in extra usage for third-party apps" in shown.out
     assert "granted       no" in shown.out
 
+    assert f"source        cache: {tmp_path / 'config.json'}, 0m 0" in shown.out
+
     cached = run(env, "show", "--no-refresh", "--json", *opts)
     assert cached.code == 0
-    assert cached.json() == {
+    data = cached.json()
+    assert isinstance(data, dict)
+    assert 0 <= time.time() * 1000 - data.pop("timestamp") < 60_000
+    assert data == {
         "organization": SAMPLE_ORG,
         "grant": GRANT_BODY,
         "amount": "$5",
         "upsell": "$5 in extra usage for third-party apps",
+        "source": "cache",
+        "location": str(tmp_path / "config.json"),
         "refresh": None,
     }
 
@@ -213,9 +220,11 @@ def test_show_refresh_status_invalidate_against_serve(
     assert entry["current"] is True
     assert entry["fresh"] is True
     assert entry["amount"] == "$5"
+    assert entry["source"] == "cache"
+    assert entry["in_use"] is True
     assert 0 <= entry["age_ms"] < 60_000
     text = run(env, "status", *opts)
-    assert re.search(rf"\* {SAMPLE_ORG}\s+\$5\s+\d+m \d\ds\s+fresh", text.out)
+    assert re.search(rf"\* {SAMPLE_ORG}\s+\$5\s+\d+m \d\ds\s+fresh\s+cache", text.out)
 
     removed = run(env, "invalidate", "--json", *opts)
     assert removed.code == 0

@@ -117,7 +117,7 @@ def test_constructors_check_their_arguments_like_a_dataclass() -> None:
 
 
 def test_settings_hide_secrets_and_make_fresh_defaults() -> None:
-    token = "sk-ant-oat01-never-shown"  # noqa: S105
+    token = "sk-ant-oat01-never-shown"
     s = Settings(config_path="c.json", token=token, redis_url=f"redis://:{token}@h/0")
     assert token not in repr(s)
     assert "config_path='c.json'" in repr(s)
