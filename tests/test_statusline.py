@@ -68,7 +68,12 @@ def env(tmp_path: Path, httpserver: HTTPServer) -> dict[str, str]:
 def render(env: dict[str, str], *args: str, stdin: bytes = CLAUDE_INPUT) -> Render:
     started = time.monotonic()
     done = subprocess.run(
-        [SCRIPT, "statusline", *args], input=stdin, env=env, capture_output=True, timeout=30
+        [SCRIPT, "statusline", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=False,
     )
     result = Render(done, time.monotonic() - started)
     assert result.code == 0
