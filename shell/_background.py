@@ -8,8 +8,8 @@ Code, never waits for it) and the settings passed through its environment.
 
 It first asks what it can without a lock or the network, and starts nothing when the
 refresh would be pointless: the privacy switch is set, no organization is configured,
-the org is backing off after failures (the state kept in the store), or, on the file
-store, another process already holds the org's fetch lease. The child takes the lease
+the store cannot be read, the org is backing off after failures (the state kept in the
+store), or, on the file store, another process already holds the org's fetch lease. The child takes the lease
 itself, so even two racing starts fetch once; it stops itself after a hard deadline.
 
 Settings cross the process boundary as the environment variables `Settings.from_env`
@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import sys
 from typing import Any, Final
+
+from returns.result import Failure
 
 from overage_credit_grant.core import is_essential_traffic_only, retry_wait_ms
 
@@ -44,7 +46,8 @@ _GRACE_S: Final = 15
 def refresh_detached(lookup: Any, ref: str, s: Settings) -> str:
     """Start a detached refresh of `lookup` (importable as `ref`, ``module:name``) unless it
     would be pointless. Says what happened: ``started``, ``privacy``, ``no_organization``,
-    ``refused_unsafe_config``, ``backing_off``, ``in_flight`` or ``failed``."""
+    ``refused_unsafe_config``, ``store_trouble``, ``backing_off``, ``in_flight`` or
+    ``failed``."""
     if is_essential_traffic_only(s.env):
         return "privacy"
     org = valid_organization(s)
@@ -53,7 +56,10 @@ def refresh_detached(lookup: Any, ref: str, s: Settings) -> str:
     if config_is_protected(s, remembered=True):
         return "refused_unsafe_config"
     store = store_for(s)
-    config = store.read(org, lookup.sections)
+    readable = store.read_checked(org, lookup.sections)
+    if isinstance(readable, Failure):  # a FIFO at the path, a Redis that is down: not now
+        return "store_trouble"
+    config = readable.unwrap()
     if retry_wait_ms(config, lookup.backoff_section, org, s.clock(), s.backoff_cap_ms) > 0:
         return "backing_off"
     if settings_store_is_file(s) and _lease_busy(store, org, lookup.cache.key):

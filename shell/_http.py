@@ -148,6 +148,8 @@ def get_json(
                 if watch.expired or time.monotonic() >= deadline:
                     raise TimeoutError("the exchange took longer than the total timeout") from exc
                 raise
+            if watch.expired:  # a cut mid-headers can read as a short, odd answer
+                raise TimeoutError("the exchange took longer than the total timeout")
     except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError) as exc:
         return Failure(FetchError(FetchErrorKind.TIMEOUT, "timed out: " + _describe(exc, token)))
     except Exception as exc:  # any transport trouble is a failed fetch, not a crash

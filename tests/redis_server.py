@@ -45,15 +45,17 @@ def redis_binary() -> str:
 class RedisProcess:
     """One redis-server process; `kill()` and `start()` again keep the same port."""
 
-    def __init__(self, binary: str | None = None) -> None:
+    def __init__(self, binary: str | None = None, password: str | None = None) -> None:
         self.binary = binary or redis_binary()
+        self.password = password
         self.port = free_port()
         self.folder = tempfile.mkdtemp(prefix="redis-")
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisProcess:
         self.proc = subprocess.Popen(
@@ -71,6 +73,7 @@ class RedisProcess:
                 self.folder,
                 "--protected-mode",
                 "no",
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -80,7 +83,8 @@ class RedisProcess:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
                     conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
+                    answer = conn.recv(64)
+                    if answer.startswith(b"+PONG") or answer.startswith(b"-NOAUTH"):
                         return self
             except OSError:
                 time.sleep(0.05)

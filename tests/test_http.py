@@ -112,7 +112,13 @@ def test_http_error_statuses_fail_with_the_status(
         (b"[]", "application/json", "not a grant"),
         (json.dumps(GRANT_BODY).encode(), "text/html", "not application/json"),
         (json.dumps(GRANT_BODY).encode(), "", "not application/json"),
-        (b"[" * 50_000 + b"]" * 50_000, "application/json", "not valid JSON"),
+        (b"[" * 200_000 + b"]" * 200_000, "application/json", "not valid JSON"),
+        (b'{"amount_minor_units": ' + b"9" * 5000 + b"}", "application/json", "not valid JSON"),
+        (
+            json.dumps(GRANT_BODY).replace(": 500,", ": 1" + "0" * 5000 + ",").encode(),
+            "application/json",
+            "not valid JSON",
+        ),
     ],
 )
 def test_bad_bodies_are_payload_failures(
@@ -122,9 +128,11 @@ def test_bad_bodies_are_payload_failures(
     httpserver.expect_request(grant_path(org)).respond_with_response(
         Response(body, status=200, headers={"Content-Type": content_type} if content_type else {})
     )
+    started = time.monotonic()
     error = failure_of(fetch(httpserver, org, max_bytes=1_000_000))
     assert error.kind is FetchErrorKind.PAYLOAD
     assert reason in error.detail
+    assert time.monotonic() - started < 2
 
 
 def test_oversized_body_is_refused(httpserver: HTTPServer, org: str) -> None:

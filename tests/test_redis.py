@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -429,3 +430,62 @@ def test_cli_works_unchanged_on_redis(
     )
     assert removed.stdout.strip() == "removed"
     assert not (tmp_path / ".config").exists()
+
+
+def test_a_redis_password_is_never_shown(
+    httpserver: HTTPServer, tmp_path: Path, org: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In no CLI output, --json output, outcome detail or log record; with the right
+    password and with a wrong one."""
+    password = "hunter2-redis-secret"
+    server = RedisProcess(password=password).start()
+    try:
+        httpserver.expect_request(grant_path(org)).respond_with_json(GRANT_BODY)
+        script = str(Path(sys.executable).with_name("overage-grant"))
+        wrong = server.url.replace(password, "wrong-" + password)
+        seen: list[str] = []
+        for url in (server.url, wrong):
+            env = {
+                "PATH": os.environ["PATH"],
+                "HOME": str(tmp_path),
+                "CLAUDE_CODE_OAUTH_TOKEN": TOKEN,
+                "OVERAGE_GRANT_REDIS_URL": url,
+                "CLAUDE_CODE_ORGANIZATION_UUID": org,
+                "OVERAGE_GRANT_BASE_URL": httpserver.url_for("/").rstrip("/"),
+            }
+            for args in (
+                ["show"],
+                ["--json", "show", "--no-refresh"],
+                ["--json", "refresh"],
+                ["status"],
+                ["--json", "status"],
+                ["invalidate"],
+                ["statusline"],
+                ["--redis-url", url, "--json", "status"],
+            ):
+                done = subprocess.run(
+                    [script, *args], env=env, capture_output=True, text=True, check=False
+                )
+                seen += [done.stdout, done.stderr]
+                assert "Traceback" not in done.stderr
+            settings = Settings(
+                config_path=tmp_path / "unused.json",
+                organization=org,
+                token=TOKEN,
+                base_url=httpserver.url_for("/").rstrip("/"),
+                redis_url=url,
+            )
+            with caplog.at_level(logging.DEBUG, logger="overage_credit_grant"):
+                outcomes = [
+                    refresh_overage_credit_grant_cache(settings),
+                    invalidate_overage_credit_grant_cache(settings),
+                ]
+            seen += [f"{o} {o!r}" for o in outcomes]
+            seen.append(repr(settings))
+        seen += [record.getMessage() for record in caplog.records]
+        assert any('"status": "unchanged"' in text for text in seen)  # the right one works
+        assert any("store unavailable" in text for text in seen)  # the wrong one does not
+        for text in seen:
+            assert password not in text
+    finally:
+        server.stop()
