@@ -9,8 +9,9 @@ Code, never waits for it) and the settings passed through its environment.
 It first asks what it can without a lock or the network, and starts nothing when the
 refresh would be pointless: the privacy switch is set, no organization is configured,
 the store cannot be read, the org is backing off after failures (the state kept in the
-store), or, on the file store, another process already holds the org's fetch lease. The child takes the lease
-itself, so even two racing starts fetch once; it stops itself after a hard deadline.
+store), or, on the file store, another process already holds the org's fetch lease.
+The child takes the lease itself, so even two racing starts fetch once; it stops
+itself after a hard deadline.
 
 Settings cross the process boundary as the environment variables `Settings.from_env`
 reads (config path, base URL, organization, Redis URL); an injected clock, session or
