@@ -60,7 +60,8 @@ def settings_of(args: Any) -> Settings:
         overrides["organization"] = args.org
     if args.redis_url is not None:
         overrides["redis_url"] = args.redis_url
-    return Settings.from_env(**overrides)
+    # One command, one process: a near cache would only cost its listener's connection.
+    return Settings.from_env(redis_near_cache=False, **overrides)
 
 
 def _emit(args: Any, data: dict[str, object], text: str) -> None:

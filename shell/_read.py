@@ -53,7 +53,11 @@ def store_for(settings: Settings) -> Store:
     if settings.redis_url:
         from ._redis import shared_redis_store  # noqa: PLC0415  (only fleets pay for redis)
 
-        return shared_redis_store(settings.redis_url, timeout_s=settings.store_timeout_s)
+        return shared_redis_store(
+            settings.redis_url,
+            timeout_s=settings.store_timeout_s,
+            near_cache=settings.redis_near_cache,
+        )
     key = (settings.config_path, settings.lock_timeout_s)
     store = _file_stores.get(key)
     if store is None:

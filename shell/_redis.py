@@ -9,8 +9,10 @@ store's entry (``{"info": {...}, "timestamp": <ms>}``); its backoff state is und
 see a *view*: ``{section: {org: entry}}`` holding just the sections and orgs asked for,
 so the very same `after_refresh` / `after_invalidate` decide what to write.
 
-* A lock-free read is one ``GET`` per section (an unscoped read, for ``status``, is a
-  ``SCAN`` of the section).
+* A lock-free read is served from the near cache (`_nearcache`: the records this process
+  has read, kept coherent by Redis's invalidation messages), else one ``GET`` (``MGET``
+  for several sections); an unscoped read, for ``status``, is a ``SCAN`` of the section.
+  ``near_cache=False`` sends every read to Redis.
 * `update` is an optimistic transaction: ``WATCH`` the keys, ``GET`` them, reduce; when
   the reducer returned ``prev`` itself (or changed none of the keys), ``UNWATCH`` and no
   write command at all; otherwise ``MULTI`` / ``SET PX`` (or ``DEL``) for each changed key
@@ -31,7 +33,7 @@ import _thread
 import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from returns.result import Failure, Result, Success
 
@@ -46,6 +48,9 @@ from ._port import (
     UpdateResult,
     UpdateStatus,
 )
+
+if TYPE_CHECKING:
+    from ._nearcache import NearCache
 
 __all__ = ["RedisStore", "shared_redis_store"]
 
@@ -89,8 +94,12 @@ class RedisStore:
         lease_ms: int = 60_000,
         max_attempts: int = 16,
         location: str = "redis",
+        near_cache: bool = True,
+        near_cache_size: int = 10_000,
     ) -> None:
         import redis  # noqa: PLC0415
+
+        from ._nearcache import NearCache  # noqa: PLC0415
 
         self._redis = redis
         self.client = client
@@ -101,6 +110,25 @@ class RedisStore:
         self.max_attempts = max_attempts
         self._location = location
         self._release = client.register_script(_RELEASE)
+        self.near: NearCache | None = (
+            NearCache(self._listener_connection, prefix, max_entries=near_cache_size)
+            if near_cache
+            else None
+        )
+
+    def _listener_connection(self) -> Any:
+        """A new connection like the pool's, in RESP2, for the near cache's listener."""
+        pool = self.client.connection_pool
+        # The pool's own extras (RESP3 maintenance notices, bookkeeping) do not apply here.
+        skip = ("maint_notifications", "orig_", "himport")
+        kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith(skip)}
+        return pool.connection_class(**{**kwargs, "protocol": 2})
+
+    def close(self) -> None:
+        """Stop the near cache's listener and close the connections."""
+        if self.near is not None:
+            self.near.close()
+        self.client.close()
 
     @classmethod
     def from_url(cls, url: str, *, timeout_s: float = 1.0, **options: Any) -> RedisStore:
@@ -186,14 +214,22 @@ class RedisStore:
         try:
             if org_id is None:
                 return Success(self._view(self._scan_all(names)))
-            if len(names) == 1:
-                raw = {(names[0], org_id): self.client.get(self.entry_key(org_id, names[0]))}
-            else:
-                values = self.client.mget([self.entry_key(org_id, n) for n in names])
-                raw = {(n, org_id): v for n, v in zip(names, values, strict=True)}
-            return Success(self._view(raw))
+            keys = tuple(self.entry_key(org_id, n) for n in names)
+            near = self.near
+            if near is None:
+                return Success(self._fetch(org_id, names, keys))
+            view = near.get(keys)
+            if view is None:
+                view = near.load(keys, lambda: self._fetch(org_id, names, keys))
+            return Success(view)  # type: ignore[arg-type]
         except self._errors() as exc:
             return Failure(self._unavailable(exc))
+
+    def _fetch(self, org_id: str, names: tuple[str, ...], keys: tuple[str, ...]) -> Config:
+        if len(keys) == 1:
+            return self._view({(names[0], org_id): self.client.get(keys[0])})
+        values = self.client.mget(list(keys))
+        return self._view({(n, org_id): v for n, v in zip(names, values, strict=True)})
 
     def read(self, org_id: str | None = None, sections: Sequence[str] = ()) -> Config:
         return self.read_checked(org_id, sections).value_or({})
@@ -237,6 +273,8 @@ class RedisStore:
                             else:
                                 pipe.set(keys[name], json.dumps(entry), px=self.entry_expiry_ms)
                         pipe.execute()
+                        if self.near is not None:  # before Redis's own message arrives
+                            self.near.invalidate(list(keys.values()))
                         return UpdateResult(UpdateStatus.WRITTEN)
                     except self._redis.WatchError:
                         continue
@@ -272,14 +310,17 @@ class RedisStore:
                 self._release(keys=[key], args=[owner])
 
 
-_shared: dict[tuple[str, float], RedisStore] = {}
+_shared: dict[tuple[str, float, bool], RedisStore] = {}
 _shared_lock = _thread.allocate_lock()
 
 
-def shared_redis_store(url: str, *, timeout_s: float = 1.0) -> RedisStore:
-    """One store (and connection pool) per URL and timeout, for the whole process."""
+def shared_redis_store(url: str, *, timeout_s: float = 1.0, near_cache: bool = True) -> RedisStore:
+    """One store (connection pool, near cache) per URL and options, for the whole process."""
     with _shared_lock:
-        store = _shared.get((url, timeout_s))
+        key = (url, timeout_s, near_cache)
+        store = _shared.get(key)
         if store is None:
-            store = _shared[(url, timeout_s)] = RedisStore.from_url(url, timeout_s=timeout_s)
+            store = _shared[key] = RedisStore.from_url(
+                url, timeout_s=timeout_s, near_cache=near_cache
+            )
         return store

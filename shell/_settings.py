@@ -31,6 +31,7 @@ DEFAULT_BASE_URL: Final = "https://api.anthropic.com"
 CONFIG_ENV: Final = "OVERAGE_GRANT_CONFIG"
 BASE_URL_ENV: Final = "OVERAGE_GRANT_BASE_URL"
 REDIS_URL_ENV: Final = "OVERAGE_GRANT_REDIS_URL"
+NEAR_CACHE_ENV: Final = "OVERAGE_GRANT_REDIS_NEAR_CACHE"
 ORG_ENV: Final = "CLAUDE_CODE_ORGANIZATION_UUID"
 TOKEN_ENV: Final = "CLAUDE_CODE_OAUTH_TOKEN"  # noqa: S105  (a variable name)
 CLAUDE_DIR_ENV: Final = "CLAUDE_CONFIG_DIR"
@@ -49,7 +50,9 @@ class Settings(Record):
     `organization` and `token`, when given, win over Claude Code's files. `token`,
     `env` and `session` are left out of `repr` so a logged `Settings` leaks nothing.
     `store`, when given, replaces the JSON file store; `redis_url` selects the shared
-    Redis store (`store_timeout_s` bounds each of its calls).
+    Redis store (`store_timeout_s` bounds each of its calls; `redis_near_cache` keeps the
+    records read in memory, coherent through Redis's invalidations: on by default, off
+    with ``OVERAGE_GRANT_REDIS_NEAR_CACHE=0``).
     """
 
     config_path: StrPath
@@ -72,6 +75,7 @@ class Settings(Record):
     store: Store | None = field(default=None, repr=False)
     redis_url: str | None = field(default=None, repr=False)  # may carry a password
     store_timeout_s: float = 1.0
+    redis_near_cache: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -93,6 +97,8 @@ class Settings(Record):
             "credentials_path": credentials,
             "base_url": env.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
             "redis_url": env.get(REDIS_URL_ENV) or None,
+            "redis_near_cache": env.get(NEAR_CACHE_ENV, "").strip().lower()
+            not in ("0", "false", "no", "off"),
             "env": env,
             "protected_paths": (claude_config, credentials),
             **overrides,

@@ -33,7 +33,11 @@ def main(argv: list[str]) -> int:
     if os.environ.get("REDIS_URL"):  # a host of a fleet sharing one Redis
         from overage_credit_grant.shell import RedisStore
 
-        store = RedisStore.from_url(os.environ["REDIS_URL"], prefix=os.environ["REDIS_PREFIX"])
+        store = RedisStore.from_url(
+            os.environ["REDIS_URL"],
+            prefix=os.environ["REDIS_PREFIX"],
+            near_cache=os.environ.get("NEAR_CACHE") == "1",
+        )
     settings = Settings(
         config_path=Path(config),
         organization=org.split(",")[0],

@@ -47,7 +47,9 @@ def client(redis_server: RedisProcess) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def store(redis_server: RedisProcess, redis_prefix: str) -> RedisStore:
-    return RedisStore.from_url(redis_server.url, prefix=redis_prefix)
+    """The store's own semantics, every read a round trip (tests/test_near_cache.py has the
+    near cache, whose reads follow other hosts' writes within milliseconds, not at once)."""
+    return RedisStore.from_url(redis_server.url, prefix=redis_prefix, near_cache=False)
 
 
 @pytest.fixture
@@ -214,7 +216,8 @@ def test_an_invalidate_on_one_host_is_seen_by_all(
 ) -> None:
     """Separate stores (separate connection pools), as on separate hosts."""
     hosts = [
-        on_redis(store=RedisStore.from_url(redis_server.url, prefix=redis_prefix)) for _ in range(3)
+        on_redis(store=RedisStore.from_url(redis_server.url, prefix=redis_prefix, near_cache=False))
+        for _ in range(3)
     ]
     serve_grant()
     assert refresh_overage_credit_grant_cache(hosts[0]).ok
@@ -226,7 +229,7 @@ def test_an_invalidate_on_one_host_is_seen_by_all(
 def test_status_lists_every_org_from_redis(
     redis_server: RedisProcess, redis_prefix: str, client: redis.Redis
 ) -> None:
-    store = RedisStore.from_url(redis_server.url, prefix=redis_prefix)
+    store = RedisStore.from_url(redis_server.url, prefix=redis_prefix, near_cache=False)
     orgs = sorted(str(uuid.uuid4()) for _ in range(1200))
     pipe = client.pipeline()
     for org in orgs:
@@ -277,7 +280,7 @@ def test_eight_hosts_by_eight_orgs_lose_nothing(
         fleet_host(",".join(orgs), base, redis_server.url, redis_prefix, tmp_path) for orgs in plan
     ]
     assert fleet_statuses(hosts) == [["written"] * 8] * 8
-    store = RedisStore.from_url(redis_server.url, prefix=redis_prefix)
+    store = RedisStore.from_url(redis_server.url, prefix=redis_prefix, near_cache=False)
     cache = store.read()["overageCreditGrantCache"]
     assert isinstance(cache, dict)
     assert sorted(cache) == sorted(org for orgs in plan for org in orgs)

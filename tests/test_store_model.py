@@ -5,6 +5,9 @@ apps would), of two lookups (the grant and a seat count) that share one config, 
 foreign writes of unrelated keys and clock steps, against the real file store (and
 Redis) and a real loopback backend. After every step the store must hold exactly what
 the model says: each lookup's section its own entries, every foreign key its value.
+
+On Redis the apps are hosts with their near caches on: after a write, each waits for
+Redis's invalidations to reach it (`NearCache.sync`), as a fleet converges in milliseconds.
 """
 
 from __future__ import annotations
@@ -121,6 +124,9 @@ class SharedStoreMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def settle(self) -> None:
+        """What must happen after a write before every app sees it (nothing, on one file)."""
+
     def fresh(self, kind: Kind, org: str) -> object | None:
         held = self.model[kind.name].get(org)
         if held is not None and 0 <= self.clock.now_ms - held[1] <= kind.lookup.cache.ttl_ms:
@@ -142,6 +148,7 @@ class SharedStoreMachine(RuleBasedStateMachine):
         else:
             assert outcome.status is RefreshStatus.WRITTEN, outcome
             self.model[kind.name][org] = (value, self.clock.now_ms)
+        self.settle()
 
     @rule(app=st.integers(0, apps_count - 1), org=orgs, kind=st.sampled_from(KINDS))
     def invalidate(self, app: int, org: str, kind: Kind) -> None:
@@ -150,6 +157,7 @@ class SharedStoreMachine(RuleBasedStateMachine):
         expected = InvalidateStatus.REMOVED if org in held else InvalidateStatus.NOTHING_TO_REMOVE
         assert outcome.status is expected, outcome
         held.pop(org, None)
+        self.settle()
 
     @rule(app=st.integers(0, apps_count - 1), org=orgs, kind=st.sampled_from(KINDS))
     def read(self, app: int, org: str, kind: Kind) -> None:
@@ -159,6 +167,7 @@ class SharedStoreMachine(RuleBasedStateMachine):
     def foreign_write(self, key: str, value: object) -> None:
         self.write_unrelated(key, value)
         self.unrelated[key] = value
+        self.settle()
 
     @rule(
         ms=st.sampled_from([1, GRANT_KIND.lookup.cache.ttl_ms, SEATS_KIND.lookup.cache.ttl_ms + 1])
@@ -187,6 +196,7 @@ class RedisFleetMachine(SharedStoreMachine):
     """The same model, the apps being hosts that share one Redis (separate pools)."""
 
     redis: ClassVar[RedisProcess | None] = None
+    near_hits: ClassVar[list[int]] = []
 
     def __init__(self) -> None:
         if RedisFleetMachine.redis is None:
@@ -200,10 +210,20 @@ class RedisFleetMachine(SharedStoreMachine):
         store = RedisStore.from_url(RedisFleetMachine.redis.url, prefix=self.prefix)
         return super().app_settings(i).replace(store=store)
 
+    def settle(self) -> None:
+        """Hosts see each other's writes once Redis's invalidations reach them: wait for
+        that (each near cache's sync) before the model expects it."""
+        for app in self.apps:
+            assert isinstance(app.store, RedisStore)
+            assert app.store.near is not None
+            app.store.near.sync()
+
     def teardown(self) -> None:
         for app in self.apps:
             assert isinstance(app.store, RedisStore)
-            app.store.client.close()
+            assert app.store.near is not None
+            RedisFleetMachine.near_hits.append(app.store.near.stats["hits"])
+            app.store.close()
         self.client.close()
         super().teardown()
 
@@ -249,3 +269,4 @@ def test_the_redis_fleet_obeys_the_same_model() -> None:
     """The Redis run; skips (under CI: fails) when redis-server is missing."""
     redis_binary()
     RedisFleetMachine.TestCase().runTest()
+    assert sum(RedisFleetMachine.near_hits) > 0, "the near caches served reads"
