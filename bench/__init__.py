@@ -6,7 +6,7 @@
     python -m bench --list           # the sections
 
 One module per section (`hot_read`, `cold_start`, `writes`, `coalescing`, `update_cost`,
-`contention`, `fleet`), each with a `run(report, folder, quick, redis_url)`; `_common`
+`contention`, `fleet`, `near_cache`), each with a `run(report, folder, quick, redis_url)`; `_common`
 holds the timing helpers, sample configs and servers they share. Every figure compares
 candidates measured in the same run, interleaved round by round, and is reported as a
 ratio of medians: these machines are noisy, ratios less so. Writes are counted by the

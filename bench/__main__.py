@@ -8,10 +8,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import coalescing, cold_start, contention, fleet, hot_read, update_cost, writes
+from . import (
+    coalescing,
+    cold_start,
+    contention,
+    fleet,
+    hot_read,
+    near_cache,
+    update_cost,
+    writes,
+)
 from ._common import HERE, Report, machine, redis_server
 
-SECTIONS = [hot_read, cold_start, writes, coalescing, update_cost, contention, fleet]
+SECTIONS = [hot_read, cold_start, writes, coalescing, update_cost, contention, fleet, near_cache]
 BY_NAME = {section.NAME: section for section in SECTIONS}
 
 

