@@ -6,9 +6,7 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -23,7 +21,6 @@ from ._common import HERE, NOW, Report, config_of_size, fmt_s, newer_redis_binar
 
 NAME = "near-cache"
 TITLE = "8. Redis near cache"
-HOST = str(HERE.parent / "tests" / "_near_host.py")
 KB = 1024
 
 
@@ -167,44 +164,25 @@ def _redis_py_cache(
 
 
 def _propagation(report: Report, quick: bool, redis_url: str) -> None:
+    sys.path.insert(0, str(HERE.parent))
+    from tests._near_host import NearHosts
+
     org = str(uuid.uuid4())
     prefix = f"bench-prop-{uuid.uuid4().hex[:8]}:"
     writer = RedisStore.from_url(redis_url, prefix=prefix, near_cache=False)
-    hosts = [
-        subprocess.Popen(
-            [sys.executable, HOST, redis_url, prefix, org],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    seen: list[list[dict[str, object]]] = [[] for _ in hosts]
-
-    def follow(i: int) -> None:
-        assert hosts[i].stdout is not None
-        for line in hosts[i].stdout:
-            seen[i].append(json.loads(line))
-
-    for i in range(len(hosts)):
-        threading.Thread(target=follow, args=(i,), daemon=True).start()
+    hosts = NearHosts(redis_url, prefix, org)
     latencies: dict[str, list[float]] = {"a new grant": [], "an invalidation": []}
     try:
-        _wait(lambda: all(any("ready" in m for m in s) for s in seen), 30)
+        hosts.wait_ready()
         for round_ in range(6 if quick else 60):
             amount = None if round_ % 2 else 1000 + round_
             written_at = time.time()
             _write(writer, org, amount, time.time_ns() // 1_000_000)
-            for host in seen:
-                _wait(lambda h=host, a=amount: bool(h) and h[-1].get("amount") == a, 5)
-                kind = "an invalidation" if amount is None else "a new grant"
-                latencies[kind].append(float(host[-1]["at"]) - written_at)  # type: ignore[arg-type]
+            kind = "an invalidation" if amount is None else "a new grant"
+            latencies[kind] += hosts.latencies(amount, written_at)
             time.sleep(0.02)
     finally:
-        for host in hosts:
-            assert host.stdin is not None
-            host.stdin.close()
-            host.wait(10)
+        hosts.close()
         writer.close()
     rows = [
         ["written on one host, seen by 3 other host processes", "reads seen", "p50", "p99", "max"]

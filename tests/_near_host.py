@@ -1,19 +1,73 @@
-"""A host of a fleet for the near cache tests: reads the grant in a tight loop and says
-when what it reads changes.
+"""A host of a fleet for the near cache tests and bench: reads the grant in a tight loop
+and says when what it reads changes.
 
     python _near_host.py REDIS_URL PREFIX ORG
 
 Prints ``{"ready": true}`` once its near cache serves, then one JSON line per change it
 sees: ``{"amount": <amount or null>, "at": <wall clock seconds>, "hits": <near hits>}``.
-Stops when stdin closes.
+Stops when stdin closes. `NearHosts` runs several and follows what they see.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+
+
+class NearHosts:
+    """`count` host processes reading one org's grant through their own near caches."""
+
+    def __init__(self, url: str, prefix: str, org: str, count: int = 3) -> None:
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, url, prefix, org],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(count)
+        ]
+        self.seen: list[list[dict[str, object]]] = [[] for _ in self.procs]
+        for i in range(count):
+            threading.Thread(target=self._follow, args=(i,), daemon=True).start()
+
+    def _follow(self, i: int) -> None:
+        stdout = self.procs[i].stdout
+        assert stdout is not None
+        for line in stdout:
+            self.seen[i].append(json.loads(line))
+
+    @staticmethod
+    def _wait(check: Callable[[], bool], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not check():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the hosts did not see it in time")
+            time.sleep(0.002)
+
+    def wait_ready(self, seconds: float = 30) -> None:
+        self._wait(lambda: all(any("ready" in m for m in s) for s in self.seen), seconds)
+
+    def latencies(self, amount: int | None, written_at: float, seconds: float = 5) -> list[float]:
+        """Seconds from `written_at` until each host read `amount` (None: no grant)."""
+        found = []
+        for host in self.seen:
+            self._wait(lambda h=host: bool(h) and h[-1].get("amount") == amount, seconds)  # type: ignore[misc]
+            found.append(float(host[-1]["at"]) - written_at)  # type: ignore[arg-type]
+        return found
+
+    def hits(self) -> list[int]:
+        return [int(s[-1]["hits"]) for s in self.seen]  # type: ignore[call-overload]
+
+    def close(self) -> None:
+        for proc in self.procs:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.wait(10)
 
 
 def main(url: str, prefix: str, org: str) -> int:

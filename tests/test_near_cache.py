@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -23,9 +20,8 @@ import redis
 from overage_credit_grant.core import CACHE_KEY, GRANT_CACHE, GrantInfo
 from overage_credit_grant.shell import GRANT, RedisStore, Settings, UpdateStatus
 
+from ._near_host import NearHosts
 from .redis_server import RedisProcess
-
-HOST = str(Path(__file__).with_name("_near_host.py"))
 
 
 def grant(amount: int) -> GrantInfo:
@@ -106,46 +102,23 @@ def test_a_hot_read_costs_no_round_trip(
 def test_writes_and_invalidations_reach_three_host_processes_within_100_ms(
     near_store: RedisStore, redis_server: RedisProcess, redis_prefix: str, org: str
 ) -> None:
-    hosts = [
-        subprocess.Popen(
-            [sys.executable, HOST, redis_server.url, redis_prefix, org],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    seen: list[list[dict[str, object]]] = [[] for _ in hosts]
-
-    def follow(i: int) -> None:
-        assert hosts[i].stdout is not None
-        for line in hosts[i].stdout:
-            seen[i].append(json.loads(line))
-
-    readers = [threading.Thread(target=follow, args=(i,), daemon=True) for i in range(3)]
-    for reader in readers:
-        reader.start()
+    hosts = NearHosts(redis_server.url, redis_prefix, org)
+    latencies: list[float] = []
     try:
-        wait_for(lambda: all(any("ready" in m for m in s) for s in seen), 20)
-        latencies: list[float] = []
+        hosts.wait_ready()
         for round_ in range(10):
             amount = None if round_ % 3 == 2 else 1000 + round_  # new grants and drops
             written_at = time.time()
             write(near_store, org, amount)
-            for host in seen:
-                wait_for(lambda h=host, a=amount: bool(h) and h[-1].get("amount") == a, 5)
-                latencies.append(float(host[-1]["at"]) - written_at)  # type: ignore[arg-type]
+            latencies += hosts.latencies(amount, written_at)
             time.sleep(0.05)  # let the hosts serve the new value from their caches
     finally:
-        for host in hosts:
-            assert host.stdin is not None
-            host.stdin.close()
-            host.wait(10)
+        hosts.close()
     latencies.sort()
     p50, p99 = statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
     print(f"\npropagation to 3 host processes: p50 {p50 * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms")
     assert max(latencies) < 0.100
-    assert all(int(s[-1]["hits"]) > 0 for s in seen)  # type: ignore[call-overload]
+    assert all(hits > 0 for hits in hosts.hits())
 
 
 def test_when_redis_goes_down_the_near_cache_stops_serving_within_a_second(
