@@ -30,7 +30,7 @@ TITLE = "1. Hot read"
 
 
 def run(report: Report, folder: Path, quick: bool, redis_url: str | None) -> None:
-    del redis_url  # the Redis store has its own hot read, section 7c
+    del redis_url  # the Redis store has its own hot read, section 8a
     import diskcache
 
     org = str(uuid.uuid4())
@@ -94,7 +94,7 @@ def run(report: Report, folder: Path, quick: bool, redis_url: str | None) -> Non
         rows,
         "The read reuses the parsed config and the decoded entry while the file's (device, "
         "inode, size, mtime) is unchanged, so its cost does not grow with the file: one `stat` "
-        "and a few dictionary lookups. The Redis store's hot read is in section 7c.",
+        "and a few dictionary lookups. The Redis store's hot read is in section 8a.",
     )
     report.summary.append(
         (

@@ -224,12 +224,12 @@ def _p99(values: list[float]) -> float:
 
 def _losing_redis(report: Report) -> None:
     """How long cached data is served after Redis goes away: shut down, or frozen."""
-    from tests.redis_server import RedisProcess
+    from tests.redis_server import RedisProcess, find_redis_server
 
     rows = [["Redis ...", "cached grant served for, after", "reads then"]]
     worst = 0.0
     for how in ("killed", "frozen (SIGSTOP: no connection breaks)"):
-        server = RedisProcess().start()
+        server = RedisProcess(find_redis_server()).start()
         store = RedisStore.from_url(server.url, prefix="bench-lose:", timeout_s=0.3)
         org = str(uuid.uuid4())
         s = Settings(config_path="unused.json", organization=org, store=store)
