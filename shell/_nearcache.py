@@ -35,6 +35,8 @@ The rules, each one there because a near cache can otherwise lie:
   The listener reconnects with a growing wait (up to 1 s) and resumes with an empty cache.
 * **Our own writes** evict their keys locally at once, before Redis's message arrives.
 * **Memory** is bounded: at most `max_entries` records, least recently used out first.
+* **Connections**: the listener starts with the first read Redis answers (a Redis that
+  never answered gets no background connection) and stops with `close()`.
 * **Threads**: one lock guards every change; a hit reads two attributes and a dict.
   **Fork**: a child starts with an empty cache and its own listener.
 """
@@ -106,8 +108,6 @@ class NearCache:
 
     def get(self, keys: tuple[str, ...]) -> object | None:
         """The record read from `keys`, while it is known to be current; else None."""
-        if not self._started:
-            self._start()
         if not self._live or time.monotonic() - self._last_heard >= self.stale_after_s:
             return None
         view = self._views.get(keys)
@@ -133,6 +133,8 @@ class NearCache:
         except BaseException:
             self._unmark(keys, token)
             raise
+        if not self._started:  # Redis answered: now listening is worth a connection
+            self._start()
         with self._lock:
             intact = all(self._pending.get(key) is token for key in keys)
             for key in keys:

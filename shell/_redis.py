@@ -52,7 +52,7 @@ from ._port import (
 if TYPE_CHECKING:
     from ._nearcache import NearCache
 
-__all__ = ["RedisStore", "shared_redis_store"]
+__all__ = ["RedisStore", "close_shared_redis_stores", "shared_redis_store"]
 
 DEFAULT_PREFIX: Final = "overage-credit-grant:"
 _RELEASE: Final = """
@@ -312,6 +312,15 @@ class RedisStore:
 
 _shared: dict[tuple[str, float, bool], RedisStore] = {}
 _shared_lock = _thread.allocate_lock()
+
+
+def close_shared_redis_stores() -> None:
+    """Close every store `shared_redis_store` made (their near caches' listeners too)."""
+    with _shared_lock:
+        stores = list(_shared.values())
+        _shared.clear()
+    for store in stores:
+        store.close()
 
 
 def shared_redis_store(url: str, *, timeout_s: float = 1.0, near_cache: bool = True) -> RedisStore:

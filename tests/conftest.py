@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -127,6 +128,16 @@ def _no_token_in_any_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     for when in ("setup", "call", "teardown"):
         for record in caplog.get_records(when):
             assert TOKEN not in formatter.format(record), "the token reached a log record"
+
+
+@pytest.fixture(autouse=True)
+def _close_shared_redis_stores() -> Iterator[None]:
+    """A test's shared Redis stores end with it: no listener outlives its Redis and
+    reconnects to whatever takes the port next."""
+    yield
+    module = sys.modules.get("overage_credit_grant.shell._redis")
+    if module is not None:
+        module.close_shared_redis_stores()
 
 
 @pytest.fixture(scope="session")
