@@ -492,3 +492,29 @@ def test_a_redis_password_is_never_shown(
             assert password not in text
     finally:
         server.stop()
+
+
+def test_backoff_is_kept_in_redis_and_holds_for_every_host(
+    make_settings: MakeSettings,
+    httpserver: HTTPServer,
+    redis_server: RedisProcess,
+    redis_prefix: str,
+    client: redis.Redis,
+    org: str,
+) -> None:
+    """A failure on one host backs off the whole fleet: the state is a key of its own."""
+    httpserver.expect_request(grant_path(org)).respond_with_data("down", status=503)
+    hosts = [
+        make_settings(
+            store=RedisStore.from_url(redis_server.url, prefix=redis_prefix, near_cache=False),
+            backoff_base_ms=60_000,
+        )
+        for _ in range(3)
+    ]
+    assert refresh_overage_credit_grant_cache(hosts[0]).status is RefreshStatus.FETCH_FAILED_HTTP
+    stored = client.get(f"{redis_prefix}overageCreditGrantCacheBackoff:{org}")
+    assert stored is not None
+    assert json.loads(stored)["failures"] == 1
+    for host in hosts:
+        assert refresh_overage_credit_grant_cache(host).status is RefreshStatus.BACKING_OFF
+    assert len(httpserver.log) == 1
