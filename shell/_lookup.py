@@ -136,8 +136,8 @@ class PerOrgLookup(Generic[T]):
     def invalidate(self, settings: Settings | None = None) -> InvalidateOutcome:
         """Drop the current org's entry; no lock and no write when there is none. Never
         raises."""
+        from ._invalidate import invalidate  # noqa: PLC0415
         from ._outcomes import InvalidateOutcome, InvalidateStatus  # noqa: PLC0415
-        from ._refresh import invalidate  # noqa: PLC0415
 
         try:
             return invalidate(self, settings if settings is not None else Settings.from_env())

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 Every host of a fleet keeps the records it has read, parsed, in memory; a hot read is a
 dictionary lookup, no round trip. Coherence comes from Redis's server-assisted client
-caching: one dedicated connection per process sends
+caching (the listener is `_tracking.Tracker`): one dedicated connection per process sends
 
     CLIENT TRACKING ON REDIRECT <its own id> BCAST PREFIX <our key prefix>
     SUBSCRIBE __redis__:invalidate
@@ -45,22 +45,16 @@ from __future__ import annotations
 
 import _thread
 import collections
-import contextlib
 import os
 import time
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
+
+from ._tracking import Tracker
 
 __all__ = ["NearCache"]
 
 T = TypeVar("T")
-CHANNEL: Final = "__redis__:invalidate"
-
-
-def _threading_condition() -> Any:
-    import threading  # noqa: PLC0415
-
-    return threading.Condition()
 
 
 class NearCache:
@@ -75,27 +69,22 @@ class NearCache:
         heartbeat_s: float = 0.25,
         stale_after_s: float = 0.75,
     ) -> None:
-        self._connect = connect  # a new RESP2 redis-py Connection, not yet connected
         self.prefix = prefix
         self.max_entries = max(1, max_entries)
-        self.heartbeat_s = heartbeat_s
-        self.stale_after_s = stale_after_s
+        self.tracker = Tracker(
+            connect,
+            prefix,
+            self.invalidate,
+            self.flush,
+            heartbeat_s=heartbeat_s,
+            stale_after_s=stale_after_s,
+        )
         self._lock = _thread.allocate_lock()
         self._views: collections.OrderedDict[tuple[str, ...], object] = collections.OrderedDict()
         self._by_key: dict[str, set[tuple[str, ...]]] = {}
         self._pending: dict[str, object] = {}
-        self._live = False
-        self._last_heard = 0.0
         self._epoch = 0
-        self._started = False
-        self._closed = False
-        self._sync = _threading_condition()
-        self._sync_wanted = 0  # tickets asked for by `sync`
-        self._sync_done = 0  # tickets whose ping Redis has answered
-        self._pings: collections.deque[int] = collections.deque()
-        self._send_lock = _thread.allocate_lock()
-        self._connection: Any = None
-        self.stats = {"hits": 0, "misses": 0, "invalidations": 0, "flushes": 0, "reconnects": 0}
+        self.stats = {"hits": 0, "misses": 0, "invalidations": 0, "flushes": 0}
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._forget_after_fork)
 
@@ -104,11 +93,14 @@ class NearCache:
     @property
     def serving(self) -> bool:
         """Whether a hit may be served now (subscribed, and heard from Redis lately)."""
-        return self._live and time.monotonic() - self._last_heard < self.stale_after_s
+        return self.tracker.live
 
     def get(self, keys: tuple[str, ...]) -> object | None:
         """The record read from `keys`, while it is known to be current; else None."""
-        if not self._live or time.monotonic() - self._last_heard >= self.stale_after_s:
+        tracker = self.tracker
+        if not tracker.subscribed or time.monotonic() - tracker.last_heard >= (
+            tracker.stale_after_s
+        ):
             return None
         view = self._views.get(keys)
         if view is not None:
@@ -133,14 +125,14 @@ class NearCache:
         except BaseException:
             self._unmark(keys, token)
             raise
-        if not self._started:  # Redis answered: now listening is worth a connection
-            self._start()
+        if not self.tracker.started:  # Redis answered: now listening is worth a connection
+            self.tracker.start()
         with self._lock:
             intact = all(self._pending.get(key) is token for key in keys)
             for key in keys:
                 if self._pending.get(key) is token:
                     del self._pending[key]
-            if intact and self._live and epoch == self._epoch:
+            if intact and self.tracker.subscribed and epoch == self._epoch:
                 self._keep(keys, view)
         return view
 
@@ -192,149 +184,17 @@ class NearCache:
         return len(self._views)
 
     def sync(self, timeout_s: float = 2.0) -> bool:
-        """Wait until every change Redis made before this call has reached this cache.
-
-        Redis answers a PING on the invalidation connection only after every message it
-        queued there before it, so the answer to a ping sent now means "all earlier
-        invalidations are in". False when not serving (nothing is cached then) or on
-        timeout.
-        """
-        with self._sync:
-            if not self._live:
-                return False
-            self._sync_wanted += 1
-            ticket = self._sync_wanted
-        try:
-            self._ping()
-        except Exception:  # the listener will notice the broken connection itself
-            return False
-        with self._sync:
-            done = self._sync.wait_for(
-                lambda: self._sync_done >= ticket or not self._live, timeout_s
-            )
-            return done and self._sync_done >= ticket
-
-    def _ping(self) -> None:
-        """Ask Redis for a pong on the invalidation connection (any thread may ask; only
-        the listener reads)."""
-        with self._send_lock:
-            connection = self._connection
-            if connection is None:
-                raise ConnectionError("not subscribed")
-            self._pings.append(self._sync_wanted)
-            connection.send_command("PING")
-
-    # -- the listener -------------------------------------------------------------------
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._started or self._closed:
-                return
-            self._started = True
-        import threading  # noqa: PLC0415
-
-        threading.Thread(target=self._listen, name="overage-grant-near-cache", daemon=True).start()
+        """Wait until every change Redis made before this call has reached this cache
+        (False when not serving: nothing is cached then)."""
+        return self.tracker.sync(timeout_s)
 
     def close(self) -> None:
         """Stop serving and stop the listener."""
-        self._closed = True
-        self._live = False
+        self.tracker.close()
         self.flush()
 
     def _forget_after_fork(self) -> None:
         self._lock = _thread.allocate_lock()
-        self._send_lock = _thread.allocate_lock()
-        self._connection = None
-        self._sync = _threading_condition()
-        self._pings.clear()
         self._views.clear()
         self._by_key.clear()
         self._pending.clear()
-        self._live = False
-        self._started = False
-
-    def _listen(self) -> None:
-        wait = 0.05
-        while not self._closed:
-            connection = None
-            try:
-                connection = self._subscribe()
-                wait = 0.05
-                self._serve(connection)
-            except Exception:  # noqa: S110  (any trouble: flush, then reconnect)
-                pass
-            finally:
-                with self._send_lock:
-                    self._connection = None
-                with self._sync:
-                    self._live = False
-                    self._sync.notify_all()
-                self.flush()
-                if connection is not None:
-                    with contextlib.suppress(Exception):
-                        connection.disconnect()
-            if not self._closed:
-                self.stats["reconnects"] += 1
-                time.sleep(wait)
-                wait = min(1.0, wait * 2)
-
-    def _subscribe(self) -> Any:
-        connection = self._connect()
-        connection.connect()
-        connection.send_command("CLIENT", "ID")
-        own_id = connection.read_response()
-        connection.send_command(
-            "CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", "PREFIX", self.prefix
-        )
-        if connection.read_response() not in (b"OK", "OK"):
-            raise ConnectionError("CLIENT TRACKING refused")
-        connection.send_command("SUBSCRIBE", CHANNEL)
-        connection.read_response()
-        self.flush()  # whatever was cached before this subscription is not known current
-        with self._send_lock:
-            self._pings.clear()
-            self._connection = connection
-        self._last_heard = time.monotonic()
-        self._live = True
-        return connection
-
-    def _serve(self, connection: Any) -> None:
-        pinged = time.monotonic()
-        while not self._closed:
-            if connection.can_read(timeout=self.heartbeat_s / 2):
-                self._handle(connection.read_response())
-                self._last_heard = time.monotonic()
-            now = time.monotonic()
-            if now - self._last_heard >= self.stale_after_s:
-                raise ConnectionError("no word from Redis: the invalidations may be lost")
-            if now - pinged >= self.heartbeat_s:
-                self._ping()
-                pinged = now
-
-    def _pong(self) -> None:
-        if self._pings:
-            ticket = self._pings.popleft()
-            with self._sync:
-                if ticket > self._sync_done:
-                    self._sync_done = ticket
-                    self._sync.notify_all()
-
-    def _handle(self, message: object) -> None:
-        if not isinstance(message, list) or len(message) < 2:
-            return
-        kind = message[0]
-        if kind in (b"pong", "pong"):
-            self._pong()
-            return
-        if kind not in (b"message", "message"):
-            return  # a subscription notice: only a sign of life
-        keys = message[2] if len(message) > 2 else None
-        if keys is None:
-            self.flush()  # FLUSHDB / FLUSHALL
-            return
-        if isinstance(keys, list):
-            self.invalidate([_text(key) for key in keys])
-
-
-def _text(key: object) -> str:
-    return key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)

@@ -11,6 +11,7 @@ for it.
 
 from __future__ import annotations
 
+import _thread
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, Generic, TypeVar
@@ -23,15 +24,18 @@ from ._store import FileStore, read_json_cached
 
 if TYPE_CHECKING:
     from ._port import Store
+    from ._redis import RedisStore
 
 __all__ = [
     "PROTECTED",
     "Found",
     "cached_entry",
     "claude_code_entry",
+    "close_shared_redis_stores",
     "config_is_protected",
     "find_fresh",
     "fresh_entry",
+    "shared_redis_store",
     "store_for",
 ]
 
@@ -51,8 +55,6 @@ def store_for(settings: Settings) -> Store:
     if settings.store is not None:
         return settings.store
     if settings.redis_url:
-        from ._redis import shared_redis_store  # noqa: PLC0415  (only fleets pay for redis)
-
         return shared_redis_store(
             settings.redis_url,
             timeout_s=settings.store_timeout_s,
@@ -68,6 +70,33 @@ def store_for(settings: Settings) -> Store:
             settings.config_path, lock_timeout_s=settings.lock_timeout_s, fast_json=True
         )
     return store
+
+
+_shared: dict[tuple[str, float, bool], RedisStore] = {}
+_shared_lock = _thread.allocate_lock()
+
+
+def close_shared_redis_stores() -> None:
+    """Close every store `shared_redis_store` made (their near caches' listeners too)."""
+    with _shared_lock:
+        stores = list(_shared.values())
+        _shared.clear()
+    for store in stores:
+        store.close()
+
+
+def shared_redis_store(url: str, *, timeout_s: float = 1.0, near_cache: bool = True) -> RedisStore:
+    """One store (connection pool, near cache) per URL and options, for the whole process."""
+    with _shared_lock:
+        key = (url, timeout_s, near_cache)
+        store = _shared.get(key)
+        if store is None:
+            from ._redis import RedisStore  # noqa: PLC0415  (only fleets pay for redis)
+
+            store = _shared[key] = RedisStore.from_url(
+                url, timeout_s=timeout_s, near_cache=near_cache
+            )
+        return store
 
 
 def config_is_protected(settings: Settings, *, remembered: bool = False) -> bool:

@@ -29,7 +29,6 @@ so the very same `after_refresh` / `after_invalidate` decide what to write.
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -52,7 +51,7 @@ from ._port import (
 if TYPE_CHECKING:
     from ._nearcache import NearCache
 
-__all__ = ["RedisStore", "close_shared_redis_stores", "shared_redis_store"]
+__all__ = ["RedisStore"]
 
 DEFAULT_PREFIX: Final = "overage-credit-grant:"
 _RELEASE: Final = """
@@ -308,28 +307,3 @@ class RedisStore:
         finally:
             with contextlib.suppress(*self._errors()):  # it expires on its own anyway
                 self._release(keys=[key], args=[owner])
-
-
-_shared: dict[tuple[str, float, bool], RedisStore] = {}
-_shared_lock = _thread.allocate_lock()
-
-
-def close_shared_redis_stores() -> None:
-    """Close every store `shared_redis_store` made (their near caches' listeners too)."""
-    with _shared_lock:
-        stores = list(_shared.values())
-        _shared.clear()
-    for store in stores:
-        store.close()
-
-
-def shared_redis_store(url: str, *, timeout_s: float = 1.0, near_cache: bool = True) -> RedisStore:
-    """One store (connection pool, near cache) per URL and options, for the whole process."""
-    with _shared_lock:
-        key = (url, timeout_s, near_cache)
-        store = _shared.get(key)
-        if store is None:
-            store = _shared[key] = RedisStore.from_url(
-                url, timeout_s=timeout_s, near_cache=near_cache
-            )
-        return store

@@ -1,4 +1,4 @@
-"""Refreshing and invalidating any per-org lookup: the write path, loaded on first use.
+"""Refreshing any per-org lookup: the write path, loaded on first use.
 
 Theory of operation
 -------------------
@@ -21,6 +21,7 @@ credentials and the fetch's own checks (a secure base URL). Then:
 Nothing here raises for network, payload, lock, config or settings trouble: every
 path ends in a `RefreshOutcome` / `InvalidateOutcome`. An unexpected exception (a bug)
 is logged and reported as `INTERNAL_ERROR`. The token never reaches a log or an outcome.
+Invalidating is `_invalidate`.
 """
 
 from __future__ import annotations
@@ -48,8 +49,6 @@ from ._log import logger
 from ._outcomes import (
     FetchError,
     FetchErrorKind,
-    InvalidateOutcome,
-    InvalidateStatus,
     RefreshOutcome,
     RefreshStatus,
 )
@@ -62,7 +61,7 @@ if TYPE_CHECKING:
 
     from ._lookup import PerOrgLookup
 
-__all__ = ["invalidate", "refresh", "start_refresh"]
+__all__ = ["refresh", "start_refresh"]
 
 T = TypeVar("T")
 
@@ -78,18 +77,6 @@ _REFRESH_FROM_STORE_ERROR: Final = {
     StoreErrorKind.UNREADABLE: RefreshStatus.CONFIG_UNREADABLE,
     StoreErrorKind.UNAVAILABLE: RefreshStatus.STORE_UNAVAILABLE,
 }
-_INVALIDATE_FROM_STORE_ERROR: Final = {
-    StoreErrorKind.UNREADABLE: InvalidateStatus.CONFIG_UNREADABLE,
-    StoreErrorKind.UNAVAILABLE: InvalidateStatus.STORE_UNAVAILABLE,
-}
-_INVALIDATE_FROM_UPDATE: Final = {
-    UpdateStatus.WRITTEN: InvalidateStatus.REMOVED,
-    UpdateStatus.UNCHANGED: InvalidateStatus.NOTHING_TO_REMOVE,
-    UpdateStatus.LOCK_TIMEOUT: InvalidateStatus.LOCK_TIMEOUT,
-    UpdateStatus.UNREADABLE: InvalidateStatus.CONFIG_UNREADABLE,
-    UpdateStatus.WRITE_FAILED: InvalidateStatus.WRITE_FAILED,
-    UpdateStatus.UNAVAILABLE: InvalidateStatus.STORE_UNAVAILABLE,
-}
 _FETCH_STATUS: Final = {
     FetchErrorKind.HTTP: RefreshStatus.FETCH_FAILED_HTTP,
     FetchErrorKind.NETWORK: RefreshStatus.FETCH_FAILED_NETWORK,
@@ -102,32 +89,6 @@ _FETCH_STATUS: Final = {
 _NOT_FAILURES: Final = frozenset(
     {FetchErrorKind.BAD_TOKEN, FetchErrorKind.INVALID_ORG, FetchErrorKind.INSECURE_URL}
 )
-
-
-# -- invalidating ----------------------------------------------------------------------
-
-
-def invalidate(lookup: PerOrgLookup[T], s: Settings) -> InvalidateOutcome:
-    """Drop the current org's entry; no lock and no write when there is none."""
-    raw = raw_organization(s)
-    if raw is None:
-        return InvalidateOutcome(InvalidateStatus.NO_ORGANIZATION, "no organization configured")
-    if not is_valid_org_id(raw):
-        return InvalidateOutcome(
-            InvalidateStatus.NO_ORGANIZATION, "configured organization id is not a UUID"
-        )
-    if config_is_protected(s):
-        return InvalidateOutcome(InvalidateStatus.REFUSED_UNSAFE_CONFIG, PROTECTED)
-    store, cache = store_for(s), lookup.cache
-    match store.read_checked(raw, (cache.key,)):
-        case Success(config):
-            if cache.after_invalidate(config, raw) is config:
-                return InvalidateOutcome(InvalidateStatus.NOTHING_TO_REMOVE)
-        case failure:
-            error: StoreError = failure.failure()
-            return InvalidateOutcome(_INVALIDATE_FROM_STORE_ERROR[error.kind], error.detail)
-    result = store.update(lambda prev: cache.after_invalidate(prev, raw), raw, (cache.key,))
-    return InvalidateOutcome(_INVALIDATE_FROM_UPDATE[result.status], result.detail)
 
 
 # -- refreshing ------------------------------------------------------------------------

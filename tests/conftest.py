@@ -135,7 +135,7 @@ def _close_shared_redis_stores() -> Iterator[None]:
     """A test's shared Redis stores end with it: no listener outlives its Redis and
     reconnects to whatever takes the port next."""
     yield
-    module = sys.modules.get("overage_credit_grant.shell._redis")
+    module = sys.modules.get("overage_credit_grant.shell._read")
     if module is not None:
         module.close_shared_redis_stores()
 

@@ -163,7 +163,7 @@ def test_a_killed_tracking_connection_flushes_at_once_and_resumes(
     wait_for(lambda: len(near) == 0 and not near.serving, 0.5)
     assert GRANT.get(s) == grant(500)  # from Redis meanwhile
     wait_for(lambda: near.serving, 5)
-    assert near.stats["reconnects"] >= 1
+    assert near.tracker.reconnects >= 1
     client.set(near_store.entry_key(org), json.dumps({"info": {"x": 1}, "timestamp": 1}))
     assert near.sync()
     assert GRANT.get(s) is None  # the malformed entry someone wrote is seen, not cached
