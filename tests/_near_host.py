@@ -93,7 +93,7 @@ def main(url: str, prefix: str, org: str) -> int:
                 json.dumps({"amount": amount, "at": time.time(), "hits": near.stats["hits"]}),
                 flush=True,
             )
-        time.sleep(0.0002)
+        time.sleep(0.001)
     store.close()
     return 0
 
