@@ -166,8 +166,19 @@ def fresh_entry(
     org = valid_organization(s)
     if org is None or config_is_protected(s, remembered=True):
         return None
+    return newest_fresh(cache, claude_code, s, org, cached_entry(store_for(s), cache, org))
+
+
+def newest_fresh(
+    cache: PerOrgCache[T],
+    claude_code: bool,
+    s: Settings,
+    org: str,
+    ours: CacheEntry[T] | None,
+) -> tuple[CacheEntry[T], bool] | None:
+    """Of `ours` (our store's entry of `org`, already read) and, with `claude_code`,
+    Claude Code's, the newest fresh one and whether it is Claude Code's."""
     now, ttl = s.clock(), cache.ttl_ms
-    ours = cached_entry(store_for(s), cache, org)
     if ours is not None and not is_fresh(ours.timestamp_ms, now, ttl):
         ours = None
     if claude_code:

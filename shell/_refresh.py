@@ -53,7 +53,7 @@ from ._outcomes import (
     RefreshStatus,
 )
 from ._port import Config, LeaseStatus, Store, StoreError, StoreErrorKind, UpdateStatus
-from ._read import PROTECTED, config_is_protected, fresh_entry, store_for
+from ._read import PROTECTED, config_is_protected, newest_fresh, store_for
 from ._settings import Settings, raw_organization, resolve_token
 
 if TYPE_CHECKING:
@@ -228,8 +228,9 @@ def _fetch_and_store(
         error: StoreError = readable.failure()
         return RefreshOutcome(_REFRESH_FROM_STORE_ERROR[error.kind], error.detail)
     config = readable.unwrap()
-    if lookup.claude_code:
-        found = fresh_entry(lookup.cache, True, s)
+    if lookup.claude_code:  # the config just read, and Claude Code's own cache
+        ours = lookup.cache.entry(config, org).value_or(None)
+        found = newest_fresh(lookup.cache, True, s, org, ours)
         if found is not None and found[1]:  # Claude Code's entry is the newest fresh one
             entry = found[0]
             return RefreshOutcome(
