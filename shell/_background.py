@@ -26,9 +26,8 @@ from typing import Any, Final
 
 from returns.result import Failure
 
-from overage_credit_grant.core import is_essential_traffic_only, retry_wait_ms
+from overage_credit_grant.core import retry_wait_ms
 
-from ._read import config_is_protected, store_for
 from ._settings import (
     BASE_URL_ENV,
     CONFIG_ENV,
@@ -36,7 +35,6 @@ from ._settings import (
     REDIS_URL_ENV,
     TOKEN_ENV,
     Settings,
-    valid_organization,
 )
 
 __all__ = ["main", "refresh_detached"]
@@ -46,25 +44,24 @@ _GRACE_S: Final = 15
 
 def refresh_detached(lookup: Any, ref: str, s: Settings) -> str:
     """Start a detached refresh of `lookup` (importable as `ref`, ``module:name``) unless it
-    would be pointless. Says what happened: ``started``, ``privacy``, ``no_organization``,
-    ``refused_unsafe_config``, ``store_trouble``, ``backing_off``, ``in_flight`` or
-    ``failed``."""
-    if is_essential_traffic_only(s.env):
-        return "privacy"
-    org = valid_organization(s)
-    if org is None:
-        return "no_organization"
-    if config_is_protected(s, remembered=True):
-        return "refused_unsafe_config"
-    store = store_for(s)
+    would be pointless. Says what happened: ``started``; the status of a refresh's own
+    preflight that stops it (``skipped_essential_traffic``, ``skipped_no_organization``,
+    ``refused_invalid_org``, ``refused_unsafe_config``); ``store_trouble``,
+    ``backing_off``, ``in_flight`` or ``failed``."""
+    from ._refresh import preflight  # noqa: PLC0415  (the refresh's own first gates)
+
+    checked = preflight(s)
+    if isinstance(checked, Failure):
+        return str(checked.failure().status.value)
+    store, org = checked.unwrap()
     readable = store.read_checked(org, lookup.sections)
     if isinstance(readable, Failure):  # a FIFO at the path, a Redis that is down: not now
         return "store_trouble"
     config = readable.unwrap()
     if retry_wait_ms(config, lookup.backoff_section, org, s.clock(), s.backoff_cap_ms) > 0:
         return "backing_off"
-    if settings_store_is_file(s) and _lease_busy(store, org, lookup.cache.key):
-        return "in_flight"
+    if s.store is None and not s.redis_url and _lease_busy(store, org, lookup.cache.key):
+        return "in_flight"  # the file store's lease costs nothing to ask
     env = {**os.environ, **s.env, CONFIG_ENV: os.path.abspath(s.config_path)}
     env[BASE_URL_ENV] = s.base_url
     if s.organization:
@@ -88,10 +85,6 @@ def refresh_detached(lookup: Any, ref: str, s: Settings) -> str:
     except OSError:
         return "failed"
     return "started"
-
-
-def settings_store_is_file(s: Settings) -> bool:
-    return s.store is None and not s.redis_url
 
 
 def _lease_busy(store: Any, org: str, section: str) -> bool:

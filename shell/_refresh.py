@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     from ._lookup import PerOrgLookup
 
-__all__ = ["refresh", "start_refresh"]
+__all__ = ["preflight", "refresh", "start_refresh"]
 
 T = TypeVar("T")
 
@@ -129,7 +129,7 @@ _Flight = tuple[Hashable, "Future[RefreshOutcome[T]]", "Callable[[], RefreshOutc
 def _join(lookup: PerOrgLookup[T], s: Settings) -> _Flight[T] | RefreshOutcome[T]:
     """The flight of this (store, lookup, org) and, for its leader, the work to run; or
     the outcome of a check that stopped it before any flight."""
-    checked: Result[tuple[Store, str], RefreshOutcome[T]] = _preflight(s)
+    checked: Result[tuple[Store, str], RefreshOutcome[T]] = preflight(s)
     if isinstance(checked, Failure):
         skipped: RefreshOutcome[T] = checked.failure()
         return skipped
@@ -147,7 +147,7 @@ def _crash(name: str) -> RefreshOutcome[T]:
     return RefreshOutcome(RefreshStatus.INTERNAL_ERROR, name)
 
 
-def _preflight(s: Settings) -> Result[tuple[Store, str], RefreshOutcome[Any]]:
+def preflight(s: Settings) -> Result[tuple[Store, str], RefreshOutcome[Any]]:
     """The checks that need no lock, no network and no token."""
     if is_essential_traffic_only(s.env):
         return Failure(RefreshOutcome(RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC))
