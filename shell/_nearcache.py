@@ -46,7 +46,6 @@ from __future__ import annotations
 import _thread
 import collections
 import os
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -97,10 +96,7 @@ class NearCache:
 
     def get(self, keys: tuple[str, ...]) -> object | None:
         """The record read from `keys`, while it is known to be current; else None."""
-        tracker = self.tracker
-        if not tracker.subscribed or time.monotonic() - tracker.last_heard >= (
-            tracker.stale_after_s
-        ):
+        if not self.tracker.live:
             return None
         view = self._views.get(keys)
         if view is not None:
