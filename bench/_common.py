@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from overage_credit_grant.core import CACHE_KEY
-from overage_credit_grant.shell._server import Backend, ReferenceServer
+from overage_credit_grant.shell._cli.server import Backend, ReferenceServer
 
 HERE = Path(__file__).resolve().parent  # bench/
 TOKEN = "bench-token"
@@ -121,8 +121,8 @@ def backend(delay_s: float = 0.0) -> Iterator[ReferenceServer]:
 @contextlib.contextmanager
 def redis_server() -> Iterator[str | None]:
     """A redis-server on a free loopback port (the tests' own helper), or None."""
-    sys.path.insert(0, str(HERE.parent))  # tests/redis_server.py, shared with the tests
-    from tests.redis_server import RedisProcess, find_redis_server
+    sys.path.insert(0, str(HERE.parent))  # tests/support/redis_server.py, shared with the tests
+    from tests.support.redis_server import RedisProcess, find_redis_server
 
     binary = find_redis_server()
     if binary is None:

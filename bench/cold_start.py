@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from overage_credit_grant.core import CACHE_KEY
-from overage_credit_grant.shell._jsonio import serialize_config
+from overage_credit_grant.shell._store.jsonio import serialize_config
 
 from ._common import (
     GRANT,
@@ -35,10 +35,10 @@ def run(report: Report, folder: Path, quick: bool, redis_url: str | None) -> Non
     eager = (
         "import requests, filelock, platformdirs, http.server, redis, orjson, sys, argparse\n"
         "import dataclasses, logging, asyncio\n"
-        "import overage_credit_grant.shell._refresh, overage_credit_grant.shell._filewrite\n"
-        "import overage_credit_grant.shell._http, overage_credit_grant.shell._redis\n"
-        "import overage_credit_grant.shell._cli_parser\n"
-        "from overage_credit_grant.shell._cli import main\n"
+        "import overage_credit_grant.shell._refresh, overage_credit_grant.shell._store.filewrite\n"
+        "import overage_credit_grant.shell._http.client, overage_credit_grant.shell._store.redis\n"
+        "import overage_credit_grant.shell._cli.parser\n"
+        "from overage_credit_grant.shell._cli.entry import main\n"
         "sys.exit(main(sys.argv[1:]))"
     )
     commands = {
@@ -115,8 +115,8 @@ The first release went from 1.65x to 1.34x; this one from 1.34-1.44x to the figu
   `Record`s, not dataclasses: `dataclasses` compiles each class's methods from source
   (0.5-0.8 ms a class, plus 1-1.5 ms to import the module), a `Record` subclass costs a
   few microseconds. Importing the core went from about 4.8 ms to 0.9 ms over the floor.
-  Their contract is unchanged and tested against real dataclasses (tests/test_record.py).
-- The everyday command lines are parsed without argparse (`shell/_argv.py`); argparse,
+  Their contract is unchanged and tested against real dataclasses (tests/core/test_record.py).
+- The everyday command lines are parsed without argparse (`shell/_cli/argv.py`); argparse,
   with a `gettext` lookup per help string, is loaded only for `--help`, usage errors,
   `serve` and `demo`. A property test checks the two parsers agree.
 - No `pathlib` on the read path; the org id check needs no regular expression; the fetch

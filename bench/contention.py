@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
-from overage_credit_grant.shell._jsonio import serialize_config
+from overage_credit_grant.shell._store.jsonio import serialize_config
 
 from ._common import (
     KB,

@@ -12,7 +12,7 @@ from overage_credit_grant.shell import (
     Settings,
     get_cached_overage_credit_grant,
 )
-from overage_credit_grant.shell._jsonio import serialize_config
+from overage_credit_grant.shell._store.jsonio import serialize_config
 
 from ._common import (
     GRANT,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from overage_credit_grant.core import CACHE_KEY, GRANT_CACHE, GrantInfo
 from overage_credit_grant.shell import GRANT, RedisStore, Settings
-from overage_credit_grant.shell._jsonio import serialize_config
+from overage_credit_grant.shell._store.jsonio import serialize_config
 
 from ._common import GRANT as GRANT_BODY
 from ._common import HERE, NOW, Report, config_of_size, fmt_s, newer_redis_binary, side_by_side
@@ -123,7 +123,7 @@ def _hot_read(report: Report, folder: Path, quick: bool, redis_url: str) -> None
         f"{served} reads were served from the near cache during the run, with no round trip. "
         "redis-py's built-in cache (where the server is 7.4 or later) still takes the "
         "connection pool, two locks and a deepcopy per hit, and reads invalidations only "
-        "when it next sends a command on that connection: `shell/_nearcache.py` says why "
+        "when it next sends a command on that connection: `shell/_store/nearcache.py` says why "
         "tracking with BCAST and REDIRECT is used instead.",
     )
     report.summary.append(
@@ -148,7 +148,7 @@ def _redis_py_cache(
     from redis.cache import CacheConfig
 
     sys.path.insert(0, str(HERE.parent))
-    from tests.redis_server import RedisProcess
+    from tests.support.redis_server import RedisProcess
 
     server = RedisProcess(binary).start()
     client = redis.Redis.from_url(server.url, protocol=3, cache_config=CacheConfig(max_size=10_000))
@@ -165,7 +165,7 @@ def _redis_py_cache(
 
 def _propagation(report: Report, quick: bool, redis_url: str) -> None:
     sys.path.insert(0, str(HERE.parent))
-    from tests._near_host import NearHosts
+    from tests.support.near_hosts import NearHosts
 
     org = str(uuid.uuid4())
     prefix = f"bench-prop-{uuid.uuid4().hex[:8]}:"
@@ -224,7 +224,7 @@ def _p99(values: list[float]) -> float:
 
 def _losing_redis(report: Report) -> None:
     """How long cached data is served after Redis goes away: shut down, or frozen."""
-    from tests.redis_server import RedisProcess, find_redis_server
+    from tests.support.redis_server import RedisProcess, find_redis_server
 
     rows = [["Redis ...", "cached grant served for, after", "reads then"]]
     worst = 0.0

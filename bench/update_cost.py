@@ -12,7 +12,7 @@ from overage_credit_grant.core import GrantInfo, after_refresh
 from overage_credit_grant.shell import (
     FileStore,
 )
-from overage_credit_grant.shell._jsonio import fast_json_safe, parse_config, serialize_config
+from overage_credit_grant.shell._store.jsonio import fast_json_safe, parse_config, serialize_config
 
 from ._common import (
     NOW,
@@ -114,7 +114,7 @@ def run(report: Report, folder: Path, quick: bool, redis_url: str | None) -> Non
         "file, run the reducer, serialize, write a temp file, fsync, `os.replace`, fsync the "
         "folder), against the floor of parse + serialize + write + fsync of the same bytes "
         "with the same parser and serializer. Target: at most 1.5x. The crash-safe floor "
-        "adds what DESIGN.md requires of every write (a temp file, `os.replace`, an fsync of "
+        "adds what the file store requires of every write (a temp file, `os.replace`, an fsync of "
         "the folder); what is left between it and ours is the lock and the re-read.",
         rows,
         "At 1 KB the fixed cost of durability dominates: the lock, the rename and the "

@@ -10,7 +10,7 @@ from overage_credit_grant.shell import (
     Settings,
     refresh_overage_credit_grant_cache,
 )
-from overage_credit_grant.shell._jsonio import serialize_config
+from overage_credit_grant.shell._store.jsonio import serialize_config
 
 from ._common import (
     KB,

@@ -7,6 +7,9 @@ functions are the methods of one instance of it (`GRANT`).
 
 Names are loaded on first use (PEP 562), so a process that only reads a cached grant,
 or runs ``overage-grant show --no-refresh``, imports only the modules it needs.
+
+`_EXPORTS` is the one list of public names (and the module each comes from); `__all__`
+is made from it, and a test checks that the type checker's imports below say the same.
 """
 
 from __future__ import annotations
@@ -15,98 +18,72 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from overage_credit_grant.core import GrantInfo
+    from overage_credit_grant.core import GrantInfo as GrantInfo
 
-    from ._fetch import FetchRequest
+    from ._fetch import FetchRequest as FetchRequest
+    from ._grant import GRANT as GRANT
+    from ._grant import format_grant_amount as format_grant_amount
+    from ._grant import get_cached_overage_credit_grant as get_cached_overage_credit_grant
     from ._grant import (
-        GRANT,
-        format_grant_amount,
-        get_cached_overage_credit_grant,
-        invalidate_overage_credit_grant_cache,
-        refresh_overage_credit_grant_cache,
-        start_refresh,
+        invalidate_overage_credit_grant_cache as invalidate_overage_credit_grant_cache,
     )
-    from ._lookup import PerOrgLookup
-    from ._outcomes import (
-        FetchError,
-        FetchErrorKind,
-        InvalidateOutcome,
-        InvalidateStatus,
-        RefreshOutcome,
-        RefreshStatus,
-    )
-    from ._port import (
-        LeaseStatus,
-        Store,
-        StoreError,
-        StoreErrorKind,
-        UpdateResult,
-        UpdateStatus,
-    )
-    from ._read import store_for
-    from ._redis import RedisStore
-    from ._settings import DEFAULT_BASE_URL, Settings, wall_clock_ms
-    from ._store import FileStore
+    from ._grant import refresh_overage_credit_grant_cache as refresh_overage_credit_grant_cache
+    from ._grant import start_refresh as start_refresh
+    from ._lookup import PerOrgLookup as PerOrgLookup
+    from ._outcomes import FetchError as FetchError
+    from ._outcomes import FetchErrorKind as FetchErrorKind
+    from ._outcomes import InvalidateOutcome as InvalidateOutcome
+    from ._outcomes import InvalidateStatus as InvalidateStatus
+    from ._outcomes import RefreshOutcome as RefreshOutcome
+    from ._outcomes import RefreshStatus as RefreshStatus
+    from ._read import Found as Found
+    from ._settings import DEFAULT_BASE_URL as DEFAULT_BASE_URL
+    from ._settings import Settings as Settings
+    from ._settings import wall_clock_ms as wall_clock_ms
+    from ._spec import LookupSpec as LookupSpec
+    from ._store.files import FileStore as FileStore
+    from ._store.port import LeaseStatus as LeaseStatus
+    from ._store.port import Store as Store
+    from ._store.port import StoreError as StoreError
+    from ._store.port import StoreErrorKind as StoreErrorKind
+    from ._store.port import UpdateResult as UpdateResult
+    from ._store.port import UpdateStatus as UpdateStatus
+    from ._store.redis import RedisStore as RedisStore
+    from ._store_choice import store_for as store_for
 
 _EXPORTS: dict[str, str] = {
-    "GrantInfo": "overage_credit_grant.core",
-    "InvalidateOutcome": "._outcomes",
-    "InvalidateStatus": "._outcomes",
-    "RefreshOutcome": "._outcomes",
-    "RefreshStatus": "._outcomes",
-    "RedisStore": "._redis",
+    "DEFAULT_BASE_URL": "._settings",
+    "GRANT": "._grant",
     "FetchError": "._outcomes",
     "FetchErrorKind": "._outcomes",
     "FetchRequest": "._fetch",
-    "GRANT": "._grant",
+    "FileStore": "._store.files",
+    "Found": "._read",
+    "GrantInfo": "overage_credit_grant.core",
+    "InvalidateOutcome": "._outcomes",
+    "InvalidateStatus": "._outcomes",
+    "LeaseStatus": "._store.port",
+    "LookupSpec": "._spec",
+    "PerOrgLookup": "._lookup",
+    "RedisStore": "._store.redis",
+    "RefreshOutcome": "._outcomes",
+    "RefreshStatus": "._outcomes",
+    "Settings": "._settings",
+    "Store": "._store.port",
+    "StoreError": "._store.port",
+    "StoreErrorKind": "._store.port",
+    "UpdateResult": "._store.port",
+    "UpdateStatus": "._store.port",
     "format_grant_amount": "._grant",
     "get_cached_overage_credit_grant": "._grant",
     "invalidate_overage_credit_grant_cache": "._grant",
     "refresh_overage_credit_grant_cache": "._grant",
     "start_refresh": "._grant",
-    "PerOrgLookup": "._lookup",
-    "store_for": "._read",
-    "DEFAULT_BASE_URL": "._settings",
-    "Settings": "._settings",
+    "store_for": "._store_choice",
     "wall_clock_ms": "._settings",
-    "FileStore": "._store",
-    "LeaseStatus": "._port",
-    "Store": "._port",
-    "StoreError": "._port",
-    "StoreErrorKind": "._port",
-    "UpdateResult": "._port",
-    "UpdateStatus": "._port",
 }
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "GRANT",
-    "FetchError",
-    "FetchErrorKind",
-    "FetchRequest",
-    "FileStore",
-    "GrantInfo",
-    "InvalidateOutcome",
-    "InvalidateStatus",
-    "LeaseStatus",
-    "PerOrgLookup",
-    "RedisStore",
-    "RefreshOutcome",
-    "RefreshStatus",
-    "Settings",
-    "Store",
-    "StoreError",
-    "StoreErrorKind",
-    "UpdateResult",
-    "UpdateStatus",
-    "format_grant_amount",
-    "get_cached_overage_credit_grant",
-    "invalidate_overage_credit_grant_cache",
-    "refresh_overage_credit_grant_cache",
-    "start_refresh",
-    "store_for",
-    "wall_clock_ms",
-]
+__all__ = tuple(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -36,13 +36,15 @@ from ._settings import (
     TOKEN_ENV,
     Settings,
 )
+from ._spec import LookupSpec, backoff_of, sections_of
+from ._store.port import LeaseStatus, Store
 
 __all__ = ["main", "refresh_detached"]
 
 _GRACE_S: Final = 15
 
 
-def refresh_detached(lookup: Any, ref: str, s: Settings) -> str:
+def refresh_detached(lookup: LookupSpec[Any], ref: str, s: Settings) -> str:
     """Start a detached refresh of `lookup` (importable as `ref`, ``module:name``) unless it
     would be pointless. Says what happened: ``started``; the status of a refresh's own
     preflight that stops it (``skipped_essential_traffic``, ``skipped_no_organization``,
@@ -54,11 +56,11 @@ def refresh_detached(lookup: Any, ref: str, s: Settings) -> str:
     if isinstance(checked, Failure):
         return str(checked.failure().status.value)
     store, org = checked.unwrap()
-    readable = store.read_checked(org, lookup.sections)
+    readable = store.read_checked(org, sections_of(lookup))
     if isinstance(readable, Failure):  # a FIFO at the path, a Redis that is down: not now
         return "store_trouble"
     config = readable.unwrap()
-    if retry_wait_ms(config, lookup.backoff_section, org, s.clock(), s.backoff_cap_ms) > 0:
+    if retry_wait_ms(config, backoff_of(lookup), org, s.clock(), s.backoff_cap_ms) > 0:
         return "backing_off"
     if s.store is None and not s.redis_url and _lease_busy(store, org, lookup.cache.key):
         return "in_flight"  # the file store's lease costs nothing to ask
@@ -87,9 +89,7 @@ def refresh_detached(lookup: Any, ref: str, s: Settings) -> str:
     return "started"
 
 
-def _lease_busy(store: Any, org: str, section: str) -> bool:
-    from ._port import LeaseStatus  # noqa: PLC0415
-
+def _lease_busy(store: Store, org: str, section: str) -> bool:
     with store.lease(org, section) as lease:
         return bool(lease is LeaseStatus.BUSY)
 

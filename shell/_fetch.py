@@ -5,7 +5,7 @@ settings and the time left) and gives the *payload*, the JSON-like value that th
 lookup's `PerOrgCache.decode` then checks strictly. Two kinds:
 
 * `HttpFetch(path)`: ``GET {settings.base_url}{path}`` with ``{org}`` filled in, through
-  the hardened client in `_http` (bearer auth, timeouts, one total deadline, a size cap,
+  the hardened client in `_http.client` (bearer auth, timeouts, one total deadline, a size cap,
   no redirects, plain ``http`` only to loopback);
 * `CallableFetch(fn)`: any function of yours. Return the payload, or a
   ``returns.result.Result`` of it; raise (or return ``Failure(FetchError | str)``) for a
@@ -84,7 +84,7 @@ class HttpFetch(Fetcher):
         return base + self.path.replace(ORG_FIELD, org_id)
 
     def refusal(self, settings: Settings) -> FetchError | None:
-        from ._http import check_base_url  # noqa: PLC0415
+        from ._http.client import check_base_url  # noqa: PLC0415
         from ._outcomes import FetchError, FetchErrorKind  # noqa: PLC0415
 
         checked = check_base_url(settings.base_url)
@@ -95,7 +95,7 @@ class HttpFetch(Fetcher):
     def __call__(self, request: FetchRequest) -> Result[object, FetchError]:
         from overage_credit_grant.core import is_valid_org_id  # noqa: PLC0415
 
-        from ._http import check_base_url, get_json  # noqa: PLC0415
+        from ._http.client import check_base_url, get_json  # noqa: PLC0415
         from ._outcomes import FetchError, FetchErrorKind  # noqa: PLC0415
 
         if not is_valid_org_id(request.org_id):

@@ -24,6 +24,8 @@ __all__ = ["done", "join_or_lead", "lead"]
 
 R = TypeVar("R")
 
+# Own table, not a memo: the flights in progress; forgetting one would let a second fetch
+# of the same key start beside it.
 _lock = _thread.allocate_lock()
 _flights: dict[Hashable, Future[object]] = {}
 

@@ -8,19 +8,18 @@ for lock, config or store trouble: the outcome says what happened.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import Final, TypeVar
 
 from returns.result import Success
 
 from overage_credit_grant.core import is_valid_org_id
 
+from ._account import raw_organization
 from ._outcomes import InvalidateOutcome, InvalidateStatus
-from ._port import StoreError, StoreErrorKind, UpdateStatus
-from ._read import PROTECTED, config_is_protected, store_for
-from ._settings import Settings, raw_organization
-
-if TYPE_CHECKING:
-    from ._lookup import PerOrgLookup
+from ._settings import Settings
+from ._spec import LookupSpec
+from ._store.port import StoreError, StoreErrorKind, UpdateStatus
+from ._store_choice import PROTECTED, config_is_protected, store_for
 
 __all__ = ["invalidate"]
 
@@ -40,7 +39,7 @@ _INVALIDATE_FROM_UPDATE: Final = {
 }
 
 
-def invalidate(lookup: PerOrgLookup[T], s: Settings) -> InvalidateOutcome:
+def invalidate(lookup: LookupSpec[T], s: Settings) -> InvalidateOutcome:
     """Drop the current org's entry; no lock and no write when there is none."""
     raw = raw_organization(s)
     if raw is None:

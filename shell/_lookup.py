@@ -24,7 +24,7 @@ from overage_credit_grant.core import PerOrgCache, backoff_section
 
 from ._fetch import CallableFetch, Fetcher, FetchRequest, HttpFetch
 from ._log import logger
-from ._read import Found, find_fresh, fresh_entry
+from ._read import Found, find
 from ._settings import Settings
 
 if TYPE_CHECKING:
@@ -51,15 +51,7 @@ class PerOrgLookup(Generic[T]):
     spares the request (the grant does this).
     """
 
-    __slots__ = (
-        "backoff_section",
-        "cache",
-        "claude_code",
-        "fetcher",
-        "name",
-        "needs_token",
-        "sections",
-    )
+    __slots__ = ("backoff_section", "cache", "claude_code", "fetcher", "name", "needs_token")
 
     def __init__(
         self,
@@ -78,8 +70,7 @@ class PerOrgLookup(Generic[T]):
         self.name = name or cache.key
         self.needs_token = needs_token
         self.claude_code = claude_code
-        self.backoff_section = backoff_section(cache.key)
-        self.sections = (cache.key, self.backoff_section)
+        self.backoff_section = backoff_section(cache.key)  # where its failures are kept
 
     def __repr__(self) -> str:
         return f"PerOrgLookup({self.cache.key!r}, {self.fetcher!r})"
@@ -91,8 +82,8 @@ class PerOrgLookup(Generic[T]):
         never raises. With `claude_code`, the newer of our entry and Claude Code's wins."""
         try:
             s = settings if settings is not None else Settings.from_env()
-            found = fresh_entry(self.cache, self.claude_code, s)
-            return None if found is None else found[0].value
+            found = find(self.cache, self.claude_code, s)
+            return None if found is None else found.value
         except Exception:
             logger().exception("reading the cached %s failed", self.name)
             return None
@@ -101,7 +92,7 @@ class PerOrgLookup(Generic[T]):
         """`get`, saying where the value came from (`Found.source`, `.location`, its
         `.timestamp_ms`). Never raises."""
         try:
-            return find_fresh(self.cache, self.claude_code, settings or Settings.from_env())
+            return find(self.cache, self.claude_code, settings or Settings.from_env())
         except Exception:
             logger().exception("reading the cached %s failed", self.name)
             return None

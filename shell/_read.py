@@ -1,172 +1,95 @@
-"""Reading a lookup's cached value, and choosing the store: the hot path of every app.
+"""Reading a lookup's cached value: the hot path of every app.
 
 Theory of operation
 -------------------
 Reads are lock-free and never touch the network. A read of an unchanged file config is
 one `stat` and a few dictionary lookups: the file store object, its parse, the decoded
-entry, the org id's validity and the protected-path answer are all remembered. The
-write side (`_refresh`) is loaded on first use, so a process that only reads never pays
-for it.
+entry (as a `Found`, made once per config object the store hands out), the org id's
+validity and the protected-path answer are all memos. The write side (`_refresh`) is
+loaded on first use, so a process that only reads never pays for it.
+
+For a lookup that shares Claude Code's cache (`claude_code`), Claude Code's entry of the
+org is read the same way from its global config, and of the two fresh entries the newer
+one is the answer.
 """
 
 from __future__ import annotations
 
-import _thread
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeAlias, TypeVar
 
-from overage_credit_grant.core import CacheEntry, PerOrgCache, is_fresh
+from overage_credit_grant.core import PerOrgCache, is_fresh
 from overage_credit_grant.core._record import Record
 
-from ._settings import Settings, StrPath, is_protected_path, valid_organization
-from ._store import FileStore, read_json_cached
+from ._account import valid_organization
+from ._memo import Memo, memo
+from ._settings import Settings, StrPath
+from ._store.files import read_json_cached
+from ._store_choice import config_is_protected, store_for
 
 if TYPE_CHECKING:
-    from ._port import Store
-    from ._redis import RedisStore
+    from ._store.port import Store
 
-__all__ = [
-    "PROTECTED",
-    "Found",
-    "cached_entry",
-    "claude_code_entry",
-    "close_shared_redis_stores",
-    "config_is_protected",
-    "find_fresh",
-    "fresh_entry",
-    "shared_redis_store",
-    "store_for",
-]
+__all__ = ["Found", "Source", "claude_code_entry", "find", "newest_fresh", "our_entry"]
 
 T = TypeVar("T")
 
-_MEMO_LIMIT: Final = 256
-
-PROTECTED: Final = "config path is one of Claude Code's own files; it is never written"
-
-_file_stores: dict[tuple[StrPath, float], FileStore] = {}
-_protected: dict[tuple[StrPath, tuple[StrPath, ...]], bool] = {}
-
-
-def store_for(settings: Settings) -> Store:
-    """The store `settings` names: its own `store`, a Redis store for `redis_url`, else the
-    JSON file at `config_path` (one store object per path, reused)."""
-    if settings.store is not None:
-        return settings.store
-    if settings.redis_url:
-        return shared_redis_store(
-            settings.redis_url,
-            timeout_s=settings.store_timeout_s,
-            near_cache=settings.redis_near_cache,
-        )
-    key = (settings.config_path, settings.lock_timeout_s)
-    store = _file_stores.get(key)
-    if store is None:
-        if len(_file_stores) >= _MEMO_LIMIT:
-            _file_stores.clear()
-        # Our reducers add no NaN or Infinity, so orjson (if installed) may write.
-        store = _file_stores[key] = FileStore(
-            settings.config_path, lock_timeout_s=settings.lock_timeout_s, fast_json=True
-        )
-    return store
-
-
-_shared: dict[tuple[str, float, bool], RedisStore] = {}
-_shared_lock = _thread.allocate_lock()
-
-
-def close_shared_redis_stores() -> None:
-    """Close every store `shared_redis_store` made (their near caches' listeners too)."""
-    with _shared_lock:
-        stores = list(_shared.values())
-        _shared.clear()
-    for store in stores:
-        store.close()
-
-
-def shared_redis_store(url: str, *, timeout_s: float = 1.0, near_cache: bool = True) -> RedisStore:
-    """One store (connection pool, near cache) per URL and options, for the whole process."""
-    with _shared_lock:
-        key = (url, timeout_s, near_cache)
-        store = _shared.get(key)
-        if store is None:
-            from ._redis import RedisStore  # noqa: PLC0415  (only fleets pay for redis)
-
-            store = _shared[key] = RedisStore.from_url(
-                url, timeout_s=timeout_s, near_cache=near_cache
-            )
-        return store
-
-
-def config_is_protected(settings: Settings, *, remembered: bool = False) -> bool:
-    """Whether the config path is one of Claude Code's files. Writers resolve the path
-    afresh every time; the lock-free read (which can only read) may reuse the answer."""
-    if settings.store is not None or settings.redis_url:
-        return False
-    key = (settings.config_path, settings.protected_paths)
-    if remembered and key in _protected:
-        return _protected[key]
-    answer = is_protected_path(settings.config_path, settings.protected_paths)
-    if len(_protected) >= _MEMO_LIMIT:
-        _protected.clear()
-    _protected[key] = answer
-    return answer
-
-
-_entry_memo: dict[tuple[str, str, str], tuple[Mapping[str, object], CacheEntry[object] | None]] = {}
-
-
-def _decoded(
-    where: str, config: Mapping[str, object], cache: PerOrgCache[T], org: str
-) -> CacheEntry[T] | None:
-    """The org's decoded entry (fresh or not) in `config`, decoded once per config object."""
-    key = (where, cache.key, org)
-    memo = _entry_memo.get(key)
-    if memo is not None and memo[0] is config:
-        return memo[1]  # type: ignore[return-value]
-    entry = cache.entry(config, org).value_or(None)
-    if len(_entry_memo) >= _MEMO_LIMIT:
-        _entry_memo.clear()
-    _entry_memo[key] = (config, entry)  # type: ignore[assignment]
-    return entry
-
-
-def cached_entry(store: Store, cache: PerOrgCache[T], org: str) -> CacheEntry[T] | None:
-    """The org's entry in our store (fresh or not), decoded once per config it hands out."""
-    return _decoded(store.key, store.read(org, (cache.key,)), cache, org)
-
-
-def claude_code_entry(settings: Settings, cache: PerOrgCache[T], org: str) -> CacheEntry[T] | None:
-    """The org's entry in Claude Code's global config, under the same key and decoded by
-    the same strict rules; None when there is none. The file is only ever read (never
-    locked, never written); its parse is reused while its stat signature is unchanged."""
-    path = settings.claude_config_path
-    if path is None:
-        return None
-    config = read_json_cached(path).value_or({})
-    return _decoded("claude-code:" + os.fspath(path), config, cache, org)
+Source: TypeAlias = Literal["cache", "claude_code"]
 
 
 class Found(Record, Generic[T]):
-    """A fresh value and where it was read: ``"cache"`` (our store) or ``"claude_code"``
+    """A cached value and where it was read: ``"cache"`` (our store) or ``"claude_code"``
     (Claude Code's global config, read-only); `location` is that store or file."""
 
     value: T
     timestamp_ms: int
-    source: str
+    source: Source
     location: str
 
 
-def fresh_entry(
-    cache: PerOrgCache[T], claude_code: bool, s: Settings
-) -> tuple[CacheEntry[T], bool] | None:
-    """The newest fresh entry of the current org, and whether it is Claude Code's; None
-    when neither our store nor (with `claude_code`) Claude Code's config holds one."""
-    org = valid_organization(s)
-    if org is None or config_is_protected(s, remembered=True):
+_found: Memo[tuple[object, ...], tuple[Mapping[str, object], Found[object] | None]] = memo(
+    "decoded entry by config object"
+)
+
+
+def _found_in(
+    key: tuple[object, ...],
+    config: Mapping[str, object],
+    cache: PerOrgCache[T],
+    org: str,
+    source: Source,
+    where: Store | StrPath,
+) -> Found[T] | None:
+    """The org's entry in `config` (fresh or not), decoded once per config object."""
+    known = _found.get(key)
+    if known is not None and known[0] is config:
+        return known[1]  # type: ignore[return-value]
+    entry = cache.entry(config, org).value_or(None)
+    found: Found[T] | None = None
+    if entry is not None:
+        location = os.fspath(where) if isinstance(where, str | os.PathLike) else where.location
+        found = Found(entry.value, entry.timestamp_ms, source, location)
+    _found.put(key, (config, found))  # type: ignore[arg-type]
+    return found
+
+
+def our_entry(store: Store, cache: PerOrgCache[T], org: str) -> Found[T] | None:
+    """The org's entry in our store (fresh or not)."""
+    config = store.read(org, (cache.key,))
+    return _found_in(("cache", store.key, cache.key, org), config, cache, org, "cache", store)
+
+
+def claude_code_entry(s: Settings, cache: PerOrgCache[T], org: str) -> Found[T] | None:
+    """The org's entry in Claude Code's global config, under the same key and decoded by
+    the same strict rules; None when there is none. The file is only ever read (never
+    locked, never written); its parse is reused while its stat signature is unchanged."""
+    path = s.claude_config_path
+    if path is None:
         return None
-    return newest_fresh(cache, claude_code, s, org, cached_entry(store_for(s), cache, org))
+    config = read_json_cached(path).value_or({})
+    key = ("claude_code", path, cache.key, org)
+    return _found_in(key, config, cache, org, "claude_code", path)
 
 
 def newest_fresh(
@@ -174,10 +97,10 @@ def newest_fresh(
     claude_code: bool,
     s: Settings,
     org: str,
-    ours: CacheEntry[T] | None,
-) -> tuple[CacheEntry[T], bool] | None:
+    ours: Found[T] | None,
+) -> Found[T] | None:
     """Of `ours` (our store's entry of `org`, already read) and, with `claude_code`,
-    Claude Code's, the newest fresh one and whether it is Claude Code's."""
+    Claude Code's, the newest fresh one; None when neither is fresh."""
     now, ttl = s.clock(), cache.ttl_ms
     if ours is not None and not is_fresh(ours.timestamp_ms, now, ttl):
         ours = None
@@ -188,18 +111,14 @@ def newest_fresh(
             and is_fresh(theirs.timestamp_ms, now, ttl)
             and (ours is None or theirs.timestamp_ms > ours.timestamp_ms)
         ):
-            return theirs, True
-    return None if ours is None else (ours, False)
+            return theirs
+    return ours
 
 
-def find_fresh(cache: PerOrgCache[T], claude_code: bool, s: Settings) -> Found[T] | None:
-    """`fresh_entry` with its source spelled out, for people (show, status)."""
-    found = fresh_entry(cache, claude_code, s)
-    if found is None:
+def find(cache: PerOrgCache[T], claude_code: bool, s: Settings) -> Found[T] | None:
+    """The current org's newest fresh value, from our store or (with `claude_code`) Claude
+    Code's; None when there is no organization or nothing fresh."""
+    org = valid_organization(s)
+    if org is None or config_is_protected(s, remembered=True):
         return None
-    entry, theirs = found
-    if theirs:
-        return Found(
-            entry.value, entry.timestamp_ms, "claude_code", os.fspath(s.claude_config_path or "")
-        )
-    return Found(entry.value, entry.timestamp_ms, "cache", store_for(s).location)
+    return newest_fresh(cache, claude_code, s, org, our_entry(store_for(s), cache, org))

@@ -26,23 +26,21 @@ Invalidating is `_invalidate`.
 
 from __future__ import annotations
 
-import _thread
 import time
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from returns.result import Failure, Result, Success
 
 from overage_credit_grant.core import (
-    after_failure,
     after_success,
-    backoff_delay_ms,
-    failure_count,
     is_essential_traffic_only,
     is_valid_org_id,
-    retry_wait_ms,
 )
+from overage_credit_grant.core._record import Record
 
+from ._account import raw_organization, resolve_token
+from ._failures import backing_off, forget_failures, record_failure, wait_ms
 from ._fetch import FetchRequest, fetch_value
 from ._flight import done, join_or_lead, lead
 from ._log import logger
@@ -52,14 +50,14 @@ from ._outcomes import (
     RefreshOutcome,
     RefreshStatus,
 )
-from ._port import Config, LeaseStatus, Store, StoreError, StoreErrorKind, UpdateStatus
-from ._read import PROTECTED, config_is_protected, newest_fresh, store_for
-from ._settings import Settings, raw_organization, resolve_token
+from ._read import Found, newest_fresh
+from ._settings import Settings
+from ._spec import LookupSpec, backoff_of, sections_of
+from ._store.port import Config, LeaseStatus, Store, StoreError, StoreErrorKind, UpdateStatus
+from ._store_choice import PROTECTED, config_is_protected, store_for
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
-
-    from ._lookup import PerOrgLookup
 
 __all__ = ["preflight", "refresh", "start_refresh"]
 
@@ -94,53 +92,53 @@ _NOT_FAILURES: Final = frozenset(
 # -- refreshing ------------------------------------------------------------------------
 
 
-def refresh(lookup: PerOrgLookup[T], s: Settings) -> RefreshOutcome[T]:
+class Flight(Record, Generic[T]):
+    """A caller's part in the flight of one (store, lookup, org): the shared `future`, and
+    for the leader alone the `work` to run (`lead` hands its result to every caller).
+
+    A refresh that a check stopped before any flight gets a future already done."""
+
+    key: Hashable
+    future: Future[RefreshOutcome[T]]
+    work: Callable[[], RefreshOutcome[T]] | None = None
+
+
+def refresh(lookup: LookupSpec[T], s: Settings) -> RefreshOutcome[T]:
     """Fetch the current org's value and store it, joining a flight already running."""
-    joined = _join(lookup, s)
-    if isinstance(joined, RefreshOutcome):
-        return joined
-    key, future, work = joined
-    if work is not None:
-        lead(key, future, work, _crash)
-    return future.result()
+    flight = _join(lookup, s)
+    if flight.work is not None:
+        lead(flight.key, flight.future, flight.work, _crash)
+    return flight.future.result()
 
 
-def start_refresh(lookup: PerOrgLookup[T], s: Settings) -> Future[RefreshOutcome[T]]:
+def start_refresh(lookup: LookupSpec[T], s: Settings) -> Future[RefreshOutcome[T]]:
     """Refresh on a daemon thread, joining a flight already running; returns at once."""
-    joined = _join(lookup, s)
-    if isinstance(joined, RefreshOutcome):
-        return done(joined)
-    key, future, work = joined
-    if work is not None:
+    flight = _join(lookup, s)
+    if flight.work is not None:
         import threading  # noqa: PLC0415
 
         threading.Thread(
             target=lead,
-            args=(key, future, work, _crash),
+            args=(flight.key, flight.future, flight.work, _crash),
             name=f"refresh {lookup.name}",
             daemon=True,
         ).start()
-    return future
+    return flight.future
 
 
-_Flight = tuple[Hashable, "Future[RefreshOutcome[T]]", "Callable[[], RefreshOutcome[T]] | None"]
-
-
-def _join(lookup: PerOrgLookup[T], s: Settings) -> _Flight[T] | RefreshOutcome[T]:
-    """The flight of this (store, lookup, org) and, for its leader, the work to run; or
-    the outcome of a check that stopped it before any flight."""
+def _join(lookup: LookupSpec[T], s: Settings) -> Flight[T]:
+    """This caller's part in the flight of (store, lookup, org)."""
     checked: Result[tuple[Store, str], RefreshOutcome[T]] = preflight(s)
     if isinstance(checked, Failure):
-        skipped: RefreshOutcome[T] = checked.failure()
-        return skipped
+        return Flight(None, done(checked.failure()))
     store, org = checked.unwrap()
     key = (store.key, lookup.cache.key, org)
     future: Future[RefreshOutcome[T]]
     future, leader = join_or_lead(key)
     if not leader:
-        return key, future, None
+        return Flight(key, future)
     started = s.clock()
-    return key, future, lambda: _fetch_and_store(lookup, s, store, org, started)
+    return Flight(key, future, lambda: _fetch_and_store(lookup, s, store, org, started))
 
 
 def _crash(name: str) -> RefreshOutcome[T]:
@@ -167,81 +165,36 @@ def preflight(s: Settings) -> Result[tuple[Store, str], RefreshOutcome[Any]]:
     return Success((store_for(s), raw))
 
 
-# -- backoff, kept in the store (and in this process when the store cannot record it) --
-
-_memory_lock = _thread.allocate_lock()
-_remembered: dict[tuple[str, str, str], int] = {}
-
-
-def _wait_ms(
-    lookup: PerOrgLookup[T], s: Settings, store: Store, config: Config, org: str, now: int
-) -> int:
-    """How long this org's refreshes must still wait after failures; 0: go."""
-    stored = retry_wait_ms(config, lookup.backoff_section, org, now, s.backoff_cap_ms)
-    with _memory_lock:
-        remembered = _remembered.get((store.key, lookup.cache.key, org), now) - now
-    return max(stored, remembered if 0 < remembered <= s.backoff_cap_ms else 0)
-
-
-def _backing_off(lookup: PerOrgLookup[T], config: Config, org: str, wait: int) -> RefreshOutcome[T]:
-    failures = failure_count(config, lookup.backoff_section, org) or 1
-    return RefreshOutcome(
-        RefreshStatus.BACKING_OFF,
-        f"{failures} failed fetch(es) in a row; next try in {(wait + 999) // 1000}s",
-    )
-
-
-def _record_failure(
-    lookup: PerOrgLookup[T], s: Settings, store: Store, config: Config, org: str
-) -> None:
-    section = lookup.backoff_section
-    result = store.update(
-        lambda prev: after_failure(
-            prev, section, org, s.clock(), s.backoff_base_ms, s.backoff_cap_ms
-        ),
-        org,
-        lookup.sections,
-    )
-    if result.status in (UpdateStatus.WRITTEN, UpdateStatus.UNCHANGED):
-        return
-    failures = failure_count(config, section, org) + 1  # the store could not keep it: we do
-    delay = backoff_delay_ms(failures, s.backoff_base_ms, s.backoff_cap_ms)
-    with _memory_lock:
-        if len(_remembered) >= 1024:
-            _remembered.clear()
-        _remembered[(store.key, lookup.cache.key, org)] = s.clock() + delay
-
-
-def _forget_failures(lookup: PerOrgLookup[T], store: Store, org: str) -> None:
-    with _memory_lock:
-        _remembered.pop((store.key, lookup.cache.key, org), None)
-
-
 # -- the fetch ---------------------------------------------------------------------------
 
 
 def _fetch_and_store(
-    lookup: PerOrgLookup[T], s: Settings, store: Store, org: str, started_ms: int
+    lookup: LookupSpec[T], s: Settings, store: Store, org: str, started_ms: int
 ) -> RefreshOutcome[T]:
-    readable = store.read_checked(org, lookup.sections)
+    readable = store.read_checked(org, sections_of(lookup))
     if isinstance(readable, Failure):
         error: StoreError = readable.failure()
         return RefreshOutcome(_REFRESH_FROM_STORE_ERROR[error.kind], error.detail)
     config = readable.unwrap()
     if lookup.claude_code:  # the config just read, and Claude Code's own cache
         ours = lookup.cache.entry(config, org).value_or(None)
-        found = newest_fresh(lookup.cache, True, s, org, ours)
-        if found is not None and found[1]:  # Claude Code's entry is the newest fresh one
-            entry = found[0]
+        newest = newest_fresh(
+            lookup.cache,
+            True,
+            s,
+            org,
+            None if ours is None else _as_found(ours.value, ours.timestamp_ms, store),
+        )
+        if newest is not None and newest.source == "claude_code":
             return RefreshOutcome(
                 RefreshStatus.FRESH_IN_CLAUDE_CODE,
                 f"Claude Code's own cache holds a fresh {lookup.name}, "
-                f"{max(0, s.clock() - entry.timestamp_ms) // 1000}s old; no request",
-                entry.value,
+                f"{max(0, s.clock() - newest.timestamp_ms) // 1000}s old; no request",
+                newest.value,
             )
-    wait = _wait_ms(lookup, s, store, config, org, s.clock())
+    wait = wait_ms(lookup, s, store, config, org)
     if wait:
-        return _backing_off(lookup, config, org, wait)
+        return backing_off(lookup, config, org, wait)
     token = None
     if lookup.needs_token:
         token = resolve_token(s, s.clock())
@@ -265,13 +218,17 @@ def _fetch_and_store(
         return _fetch(lookup, s, store, config, org, token)
 
 
+def _as_found(value: T, timestamp_ms: int, store: Store) -> Found[T]:
+    return Found(value, timestamp_ms, "cache", store.location)
+
+
 def _someone_was_quicker(
-    lookup: PerOrgLookup[T], s: Settings, store: Store, org: str, started_ms: int
+    lookup: LookupSpec[T], s: Settings, store: Store, org: str, started_ms: int
 ) -> RefreshOutcome[T] | None:
     """Whether, by the time we hold the lease, another caller has stored the entry or a
     failure since our call began (a stamp later than now, from a skewed clock, does not
     count: it must not silence us forever)."""
-    config = store.read(org, lookup.sections)
+    config = store.read(org, sections_of(lookup))
     now = s.clock()
     stamp = lookup.cache.entry(config, org).map(lambda e: e.timestamp_ms).value_or(None)
     if stamp is not None and started_ms < stamp <= now:
@@ -279,36 +236,36 @@ def _someone_was_quicker(
             RefreshStatus.SKIPPED_IN_FLIGHT,
             f"another process refreshed this {lookup.name} just now",
         )
-    wait = _wait_ms(lookup, s, store, config, org, now)
-    return _backing_off(lookup, config, org, wait) if wait else None
+    wait = wait_ms(lookup, s, store, config, org)
+    return backing_off(lookup, config, org, wait) if wait else None
 
 
 def _fetch(
-    lookup: PerOrgLookup[T],
+    lookup: LookupSpec[T],
     s: Settings,
     store: Store,
     config: Config,
     org: str,
     token: str | None,
 ) -> RefreshOutcome[T]:
-    cache, section = lookup.cache, lookup.backoff_section
+    cache, section = lookup.cache, backoff_of(lookup)
     request = FetchRequest(org, token, s, time.monotonic() + s.total_timeout_s)
     fetched = fetch_value(lookup.fetcher, cache, request, lookup.name)
     match fetched:
         case Success(value):
-            _forget_failures(lookup, store, org)
+            forget_failures(lookup, store, org)
             result = store.update(
                 lambda prev: after_success(
                     cache.after_refresh(prev, org, value, s.clock()), section, org
                 ),
                 org,
-                lookup.sections,
+                sections_of(lookup),
             )
             return RefreshOutcome(_REFRESH_FROM_UPDATE[result.status], result.detail, value)
         case _:
             error: FetchError = fetched.failure()
             if error.kind not in _NOT_FAILURES:
-                _record_failure(lookup, s, store, config, org)
+                record_failure(lookup, s, store, config, org)
             logger().warning("%s fetch for %s failed: %s", lookup.name, org, error.detail)
             return RefreshOutcome(
                 _FETCH_STATUS[error.kind], error.detail, http_status=error.http_status

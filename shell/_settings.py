@@ -1,7 +1,8 @@
 """Where everything comes from: the config file, the account, the backend, the clock.
 
-`Settings` is a frozen value; `Settings.from_env()` resolves the defaults exactly as
-DESIGN.md says. Nothing here touches the network. The account sources (Claude Code's
+`Settings` is a frozen value; `Settings.from_env()` resolves the defaults the README
+lists (environment variables, else Claude Code's files, else the platform's config folder).
+Nothing here touches the network. The account sources (Claude Code's
 global config and credentials file) are only ever *read*, never locked or written.
 """
 
@@ -12,11 +13,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
-from overage_credit_grant.core import is_valid_org_id
 from overage_credit_grant.core._record import Record, field
 
 if TYPE_CHECKING:
-    from ._port import Store
+    from ._store.port import Store
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -36,7 +36,6 @@ ORG_ENV: Final = "CLAUDE_CODE_ORGANIZATION_UUID"
 TOKEN_ENV: Final = "CLAUDE_CODE_OAUTH_TOKEN"  # noqa: S105  (a variable name)
 CLAUDE_DIR_ENV: Final = "CLAUDE_CONFIG_DIR"
 _APP_NAME: Final = "overage-credit-grant"
-_MAX_ACCOUNT_FILE_BYTES: Final = 64 * 1024 * 1024
 
 
 def wall_clock_ms() -> int:
@@ -79,7 +78,7 @@ class Settings(Record):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """The defaults of DESIGN.md, read from `env` (the process environment if None)."""
+        """The defaults, read from `env` (the process environment if None)."""
         env = dict(os.environ) if env is None else dict(env)
         claude_dir = env.get(CLAUDE_DIR_ENV) or ""
         if claude_dir:
@@ -112,76 +111,3 @@ def _default_config_path() -> str:
     import platformdirs  # noqa: PLC0415  (only when no path is configured)
 
     return os.path.join(platformdirs.user_config_dir(_APP_NAME), "config.json")
-
-
-def is_protected_path(path: StrPath, protected: tuple[StrPath, ...]) -> bool:
-    """True when `path` is, or resolves to, one of Claude Code's own files.
-
-    Besides the files named in `protected`, any file named like Claude Code's global
-    config or credentials (or their backups and lock) is refused wherever it lives.
-    """
-    target = os.path.realpath(path)
-    name = os.path.basename(target)
-    names = (".claude.json", ".credentials.json")
-    if any(name == n or name.startswith(n + ".") for n in names):
-        return True
-    return any(target == os.path.realpath(p) for p in protected)
-
-
-def _read_json_object(path: StrPath | None) -> Mapping[str, object] | None:
-    """A JSON object read from `path`, or None when missing, unreadable or malformed."""
-    if path is None:
-        return None
-    from ._jsonio import parse_config, read_regular_file  # noqa: PLC0415  (import-light)
-
-    read = read_regular_file(path, _MAX_ACCOUNT_FILE_BYTES).value_or(None)
-    return None if read is None else parse_config(read[1]).value_or(None)
-
-
-def raw_organization(settings: Settings) -> str | None:
-    """The organization id as configured (not yet validated), or None when there is none.
-
-    Claude Code's global config can be large, so its parse is reused while the file's
-    stat signature is unchanged (the same cache the config store uses).
-    """
-    if settings.organization is not None:
-        return settings.organization
-    if settings.claude_config_path is None:
-        return None
-    from ._store import read_json_cached  # noqa: PLC0415  (keeps settings import-light)
-
-    config = read_json_cached(settings.claude_config_path).value_or({})
-    account = config.get("oauthAccount")
-    org = account.get("organizationUuid") if isinstance(account, Mapping) else None
-    return org if isinstance(org, str) and org else None
-
-
-_checked_orgs: dict[str, bool] = {}
-
-
-def valid_organization(settings: Settings) -> str | None:
-    """The organization id when one is configured and is a canonical UUID."""
-    org = raw_organization(settings)
-    if org is None:
-        return None
-    valid = _checked_orgs.get(org)
-    if valid is None:
-        if len(_checked_orgs) >= 256:
-            _checked_orgs.clear()
-        valid = _checked_orgs[org] = is_valid_org_id(org)
-    return org if valid else None
-
-
-def resolve_token(settings: Settings, now_ms: int) -> str | None:
-    """The bearer token: explicit, else Claude Code's credentials unless they expired."""
-    if settings.token:
-        return settings.token
-    creds = _read_json_object(settings.credentials_path)
-    oauth = creds.get("claudeAiOauth") if creds is not None else None
-    if not isinstance(oauth, Mapping):
-        return None
-    token = oauth.get("accessToken")
-    expires = oauth.get("expiresAt")
-    if isinstance(expires, int | float) and not isinstance(expires, bool) and expires <= now_ms:
-        return None
-    return token if isinstance(token, str) and token else None

@@ -19,8 +19,9 @@ from pytest_httpserver import HTTPServer
 
 from overage_credit_grant.shell import Settings
 
-from .helpers import GRANT_BODY, TOKEN, Clock, grant_path
-from .redis_server import RedisProcess
+from .support.backend import GRANT_BODY, TOKEN, grant_path
+from .support.clock import Clock
+from .support.redis_server import RedisProcess
 
 settings.register_profile(
     "default",
@@ -135,7 +136,7 @@ def _close_shared_redis_stores() -> Iterator[None]:
     """A test's shared Redis stores end with it: no listener outlives its Redis and
     reconnects to whatever takes the port next."""
     yield
-    module = sys.modules.get("overage_credit_grant.shell._read")
+    module = sys.modules.get("overage_credit_grant.shell._store_choice")
     if module is not None:
         module.close_shared_redis_stores()
 

@@ -1,0 +1,84 @@
+"""``overage-grant status``: every cached organization, its age, freshness and source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from returns.result import Failure
+
+from overage_credit_grant.core import GRANT_CACHE, GrantInfo, encode_grant_info, is_fresh
+
+from .._account import valid_organization
+from .._grant import GRANT, format_grant_amount
+from .._read import Found, Source, claude_code_entry
+from .._store_choice import store_for
+from .output import EXIT_OK, CommandFailed, age, emit, settings_of
+
+__all__ = ["cmd_status"]
+
+_WHERE: dict[Source, str] = {"cache": "cache", "claude_code": "claude code"}
+
+
+def cmd_status(args: Any) -> int:
+    s = settings_of(args)
+    store = store_for(s)
+    checked = store.read_checked(None, (GRANT_CACHE.key,))
+    if isinstance(checked, Failure):
+        raise CommandFailed(f"{store.location}: {checked.failure()}")
+    now = s.clock()
+    current = valid_organization(s)
+    rows: list[tuple[str, Found[GrantInfo]]] = [
+        (e.org_id, Found(e.value, e.timestamp_ms, "cache", store.location))
+        for e in GRANT_CACHE.entries(checked.unwrap())
+    ]
+    if current is not None:
+        theirs = claude_code_entry(s, GRANT_CACHE, current)
+        if theirs is not None:
+            rows.append((current, theirs))
+    in_use = GRANT.find(s) if current is not None else None
+
+    def used(org: str, found: Found[GrantInfo]) -> bool:
+        return (
+            in_use is not None
+            and org == current
+            and (in_use.source, in_use.timestamp_ms) == (found.source, found.timestamp_ms)
+        )
+
+    def fresh(found: Found[GrantInfo]) -> bool:
+        return is_fresh(found.timestamp_ms, now, GRANT_CACHE.ttl_ms)
+
+    entries = [
+        {
+            "organization": org,
+            "current": org == current,
+            "source": found.source,
+            "in_use": used(org, found),
+            "grant": encode_grant_info(found.value),
+            "amount": format_grant_amount(found.value),
+            "timestamp": found.timestamp_ms,
+            "age_ms": now - found.timestamp_ms,
+            "fresh": fresh(found),
+        }
+        for org, found in rows
+    ]
+    lines = [f"store  {store.location}"]
+    if s.claude_config_path is not None:
+        lines.append(f"also   {s.claude_config_path} (Claude Code's cache, read-only)")
+    if not rows:
+        lines.append("no cached grants")
+    else:
+        lines.append(f"  {'organization':36}  {'amount':>10}  {'age':>14}  {'state':5}  source")
+    for org, found in rows:
+        mark = "*" if used(org, found) else " "
+        state = "fresh" if fresh(found) else "stale"
+        amount = format_grant_amount(found.value) or "-"
+        shown_age = age(now - found.timestamp_ms)
+        lines.append(
+            f"{mark} {org:36}  {amount:>10}  {shown_age:>14}  {state}  {_WHERE[found.source]}"
+        )
+    emit(
+        args,
+        {"store": store.location, "organization": current, "entries": entries},
+        "\n".join(lines),
+    )
+    return EXIT_OK

@@ -1,0 +1,83 @@
+"""Backing off after failed fetches: the state kept in the store, and in this process.
+
+Each short-lived process starts with no memory, so after a failed fetch the org's backoff
+state (consecutive failures, the moment of the next try) is written beside the cache, in
+the lookup's ``<cache key>Backoff`` section, by the core's pure reducers. A store that
+cannot record it (a read-only file, a Redis that just went down) still must not be hit
+on every call, so this process then remembers the next try itself.
+"""
+
+from __future__ import annotations
+
+import _thread
+from typing import Final, TypeVar
+
+from overage_credit_grant.core import (
+    after_failure,
+    backoff_delay_ms,
+    failure_count,
+    retry_wait_ms,
+)
+
+from ._outcomes import RefreshOutcome, RefreshStatus
+from ._settings import Settings
+from ._spec import LookupSpec, backoff_of, sections_of
+from ._store.port import Config, Store, UpdateStatus
+
+__all__ = ["backing_off", "forget_failures", "record_failure", "wait_ms"]
+
+T = TypeVar("T")
+
+_REMEMBERED_LIMIT: Final = 1024
+
+# Own table, not a memo: a backoff the store could not keep; forgetting it early would let
+# a failing backend be hit again at once.
+_remembered: dict[tuple[str, str, str], int] = {}
+_remembered_lock = _thread.allocate_lock()
+
+
+def wait_ms(lookup: LookupSpec[T], s: Settings, store: Store, config: Config, org: str) -> int:
+    """How long this org's refreshes must still wait after failures; 0: go."""
+    now = s.clock()
+    stored = retry_wait_ms(config, backoff_of(lookup), org, now, s.backoff_cap_ms)
+    with _remembered_lock:
+        remembered = _remembered.get((store.key, lookup.cache.key, org), now) - now
+    return max(stored, remembered if 0 < remembered <= s.backoff_cap_ms else 0)
+
+
+def backing_off(lookup: LookupSpec[T], config: Config, org: str, wait: int) -> RefreshOutcome[T]:
+    """The outcome of a refresh that waits `wait` ms more."""
+    failures = failure_count(config, backoff_of(lookup), org) or 1
+    return RefreshOutcome(
+        RefreshStatus.BACKING_OFF,
+        f"{failures} failed fetch(es) in a row; next try in {(wait + 999) // 1000}s",
+    )
+
+
+def record_failure(
+    lookup: LookupSpec[T], s: Settings, store: Store, config: Config, org: str
+) -> None:
+    """Count one more failure in the store (one write per backoff period), or here."""
+    section = backoff_of(lookup)
+    result = store.update(
+        lambda prev: after_failure(
+            prev, section, org, s.clock(), s.backoff_base_ms, s.backoff_cap_ms
+        ),
+        org,
+        sections_of(lookup),
+    )
+    if result.status in (UpdateStatus.WRITTEN, UpdateStatus.UNCHANGED):
+        return
+    failures = failure_count(config, section, org) + 1  # the store could not keep it: we do
+    delay = backoff_delay_ms(failures, s.backoff_base_ms, s.backoff_cap_ms)
+    with _remembered_lock:
+        if len(_remembered) >= _REMEMBERED_LIMIT:
+            _remembered.clear()
+        _remembered[(store.key, lookup.cache.key, org)] = s.clock() + delay
+
+
+def forget_failures(lookup: LookupSpec[T], store: Store, org: str) -> None:
+    """A success: this process forgets what it remembered (the store's state is cleared in
+    the same write as the new entry)."""
+    with _remembered_lock:
+        _remembered.pop((store.key, lookup.cache.key, org), None)

@@ -1,0 +1,99 @@
+"""Choosing the store a `Settings` names, and keeping one store object per place.
+
+`store_for` answers with the store given in the settings, else the shared Redis store of
+`redis_url`, else the JSON file store at `config_path`. File stores are memos (one per
+path, cheap to make again); Redis stores hold connections and a listener thread, so they
+are kept until `close_shared_redis_stores()`. `config_is_protected` tells the writers
+whether the config path is one of Claude Code's own files (never written).
+"""
+
+from __future__ import annotations
+
+import _thread
+from typing import TYPE_CHECKING, Final
+
+from ._account import is_protected_path
+from ._memo import Memo, memo
+from ._settings import Settings, StrPath
+from ._store.files import FileStore
+
+if TYPE_CHECKING:
+    from ._store.port import Store
+    from ._store.redis import RedisStore
+
+__all__ = [
+    "PROTECTED",
+    "close_shared_redis_stores",
+    "config_is_protected",
+    "shared_redis_store",
+    "store_for",
+]
+
+PROTECTED: Final = "config path is one of Claude Code's own files; it is never written"
+
+_file_stores: Memo[tuple[StrPath, float], FileStore] = memo("file store by path")
+_protected: Memo[tuple[StrPath, tuple[StrPath, ...]], bool] = memo("is a path Claude Code's")
+
+
+def store_for(settings: Settings) -> Store:
+    """The store `settings` names: its own `store`, a Redis store for `redis_url`, else the
+    JSON file at `config_path` (one store object per path, reused)."""
+    if settings.store is not None:
+        return settings.store
+    if settings.redis_url:
+        return shared_redis_store(
+            settings.redis_url,
+            timeout_s=settings.store_timeout_s,
+            near_cache=settings.redis_near_cache,
+        )
+    key = (settings.config_path, settings.lock_timeout_s)
+    store = _file_stores.get(key)
+    if store is None:
+        # Our reducers add no NaN or Infinity, so orjson (if installed) may write.
+        store = _file_stores.put(
+            key,
+            FileStore(settings.config_path, lock_timeout_s=settings.lock_timeout_s, fast_json=True),
+        )
+    return store
+
+
+# Own table, not a memo: each store holds a connection pool and a listener thread that
+# must be closed, not dropped.
+_shared: dict[tuple[str, float, bool], RedisStore] = {}
+_shared_lock = _thread.allocate_lock()
+
+
+def close_shared_redis_stores() -> None:
+    """Close every store `shared_redis_store` made (their near caches' listeners too)."""
+    with _shared_lock:
+        stores = list(_shared.values())
+        _shared.clear()
+    for store in stores:
+        store.close()
+
+
+def shared_redis_store(url: str, *, timeout_s: float = 1.0, near_cache: bool = True) -> RedisStore:
+    """One store (connection pool, near cache) per URL and options, for the whole process."""
+    with _shared_lock:
+        key = (url, timeout_s, near_cache)
+        store = _shared.get(key)
+        if store is None:
+            from ._store.redis import RedisStore  # noqa: PLC0415  (only fleets pay for redis)
+
+            store = _shared[key] = RedisStore.from_url(
+                url, timeout_s=timeout_s, near_cache=near_cache
+            )
+        return store
+
+
+def config_is_protected(settings: Settings, *, remembered: bool = False) -> bool:
+    """Whether the config path is one of Claude Code's files. Writers resolve the path
+    afresh every time; the lock-free read (which can only read) may reuse the answer."""
+    if settings.store is not None or settings.redis_url:
+        return False
+    key = (settings.config_path, settings.protected_paths)
+    if remembered:
+        known = _protected.get(key)
+        if known is not None:
+            return known
+    return _protected.put(key, is_protected_path(settings.config_path, settings.protected_paths))
