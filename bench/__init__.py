@@ -1,7 +1,8 @@
-"""Benchmarks, side by side in one run, written to bench/RESULTS.md.
+"""Benchmarks, side by side in one run; the report is printed, or written on request.
 
-    python -m bench                  # every section, then bench/RESULTS.md (a few minutes)
-    python -m bench redis coalescing # some sections, printed (RESULTS.md is left alone)
+    python -m bench --write          # every section, written to bench/RESULTS.md
+    python -m bench                  # every section, printed (RESULTS.md is left alone)
+    python -m bench redis coalescing # some sections, printed
     python -m bench --quick          # tiny sizes, for a smoke test
     python -m bench --list           # the sections
 

@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("sections", nargs="*", metavar="SECTION", help="default: all")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
-    parser.add_argument("--out", type=Path, help="where to write the report")
+    parser.add_argument("--out", type=Path, help="write the report to this file")
+    parser.add_argument("--write", action="store_true", help="write the report to bench/RESULTS.md")
     parser.add_argument("--list", action="store_true", help="list the sections and exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s): {', '.join(unknown)} (see --list)")
     chosen = [BY_NAME[name] for name in args.sections] or SECTIONS
-    out = args.out or (HERE / "RESULTS.md" if chosen == SECTIONS and not args.quick else None)
+    out = args.out or (HERE / "RESULTS.md" if args.write else None)
     report = Report([], [])
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="overage-bench-") as tmp, redis_server() as redis_url:

@@ -9,10 +9,12 @@ instance (`GRANT_CACHE`). Reuse it for any record you cache per organization.
 """
 
 from ._backoff import (
+    BackoffState,
     after_failure,
     after_success,
     backoff_delay_ms,
     backoff_section,
+    backoff_states,
     failure_count,
     retry_wait_ms,
 )
@@ -27,21 +29,25 @@ from ._grant import (
 from ._money import format_grant_amount, format_minor_units, is_upsell_eligible
 from ._overage import CACHE_KEY, GRANT_CACHE, after_invalidate, after_refresh, cached_grant
 from ._privacy import ESSENTIAL_TRAFFIC_ENV, is_essential_traffic_only
+from ._version import VERSION as __version__
 
 __all__ = [
     "CACHE_KEY",
     "CACHE_TTL_MS",
     "ESSENTIAL_TRAFFIC_ENV",
     "GRANT_CACHE",
+    "BackoffState",
     "CacheEntry",
     "GrantInfo",
     "PerOrgCache",
+    "__version__",
     "after_failure",
     "after_invalidate",
     "after_refresh",
     "after_success",
     "backoff_delay_ms",
     "backoff_section",
+    "backoff_states",
     "cached_grant",
     "decode_grant_info",
     "encode_grant_info",

@@ -1,7 +1,7 @@
 """Hypothesis strategies for grants, cache entries and configs.
 
 Public, for codebases that property-test their own use of the reducers. Needs the
-``hypothesis`` extra (``pip install 'overage-credit-grant[hypothesis]'``); nothing
+``hypothesis`` extra (``pip install '.[hypothesis]'`` from a checkout); nothing
 else in the package imports this module.
 
 Every strategy is a function returning a fresh strategy, named for what it draws.

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from overage_credit_grant.core import GrantInfo as GrantInfo
+    from overage_credit_grant.core import __version__ as __version__
 
     from ._fetch import FetchRequest as FetchRequest
     from ._grant import GRANT as GRANT
@@ -87,6 +88,10 @@ __all__ = tuple(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # the core's, which the package metadata is built from
+        from overage_credit_grant.core import __version__  # noqa: PLC0415
+
+        return __version__
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,10 +15,12 @@ from typing import Final
 from overage_credit_grant.core import is_valid_org_id
 
 from ._memo import Memo, memo
-from ._settings import Settings, StrPath
+from ._settings import ORG_ENV, TOKEN_ENV, Settings, StrPath
 
 __all__ = [
     "is_protected_path",
+    "no_organization",
+    "no_token",
     "raw_organization",
     "resolve_token",
     "valid_organization",
@@ -94,3 +96,20 @@ def resolve_token(settings: Settings, now_ms: int) -> str | None:
     if isinstance(expires, int | float) and not isinstance(expires, bool) and expires <= now_ms:
         return None
     return token if isinstance(token, str) and token else None
+
+
+def no_organization(settings: Settings) -> str:
+    """Why there is no organization, and where one would come from."""
+    where = settings.claude_config_path
+    login = f"oauthAccount in {os.fspath(where)}" if where is not None else "Claude Code's login"
+    return f"no organization: set {ORG_ENV} or --org, or log in to Claude Code ({login})"
+
+
+def no_token(settings: Settings) -> str:
+    """Why there is no usable OAuth token, and where one would come from."""
+    where = settings.credentials_path
+    login = f"claudeAiOauth in {os.fspath(where)}" if where is not None else "Claude Code's login"
+    return (
+        f"no usable OAuth token: set {TOKEN_ENV}, or log in to Claude Code ({login}; "
+        "an expired token is not used)"
+    )

@@ -60,7 +60,8 @@ def refresh_detached(lookup: LookupSpec[Any], ref: str, s: Settings) -> str:
     if isinstance(readable, Failure):  # a FIFO at the path, a Redis that is down: not now
         return "store_trouble"
     config = readable.unwrap()
-    if retry_wait_ms(config, backoff_of(lookup), org, s.clock(), s.backoff_cap_ms) > 0:
+    target = lookup.fetcher.target(s)  # a failure against another backend does not count
+    if retry_wait_ms(config, backoff_of(lookup), org, s.clock(), s.backoff_cap_ms, target) > 0:
         return "backing_off"
     if s.store is None and not s.redis_url and _lease_busy(store, org, lookup.cache.key):
         return "in_flight"  # the file store's lease costs nothing to ask

@@ -5,6 +5,9 @@ state (consecutive failures, the moment of the next try) is written beside the c
 the lookup's ``<cache key>Backoff`` section, by the core's pure reducers. A store that
 cannot record it (a read-only file, a Redis that just went down) still must not be hit
 on every call, so this process then remembers the next try itself.
+
+Failures are recorded against the fetch's target (an HTTP lookup's base URL), so a
+corrected backend URL is tried at once; ``refresh(force=True)`` passes the backoff.
 """
 
 from __future__ import annotations
@@ -32,25 +35,36 @@ _REMEMBERED_LIMIT: Final = 1024
 
 # Own table, not a memo: a backoff the store could not keep; forgetting it early would let
 # a failing backend be hit again at once.
-_remembered: dict[tuple[str, str, str], int] = {}
+_remembered: dict[tuple[str, str, str, str | None], int] = {}
 _remembered_lock = _thread.allocate_lock()
 
 
 def wait_ms(lookup: LookupSpec[T], s: Settings, store: Store, config: Config, org: str) -> int:
-    """How long this org's refreshes must still wait after failures; 0: go."""
-    now = s.clock()
-    stored = retry_wait_ms(config, backoff_of(lookup), org, now, s.backoff_cap_ms)
+    """How long this org's refreshes (aimed where the settings point) must still wait after
+    failures; 0: go."""
+    now, target = s.clock(), lookup.fetcher.target(s)
+    stored = retry_wait_ms(config, backoff_of(lookup), org, now, s.backoff_cap_ms, target)
     with _remembered_lock:
-        remembered = _remembered.get((store.key, lookup.cache.key, org), now) - now
+        remembered = _remembered.get(_key(lookup, store, org, target), now) - now
     return max(stored, remembered if 0 < remembered <= s.backoff_cap_ms else 0)
 
 
-def backing_off(lookup: LookupSpec[T], config: Config, org: str, wait: int) -> RefreshOutcome[T]:
+def _key(
+    lookup: LookupSpec[T], store: Store, org: str, target: str | None
+) -> tuple[str, str, str, str | None]:
+    return (store.key, lookup.cache.key, org, target)
+
+
+def backing_off(
+    lookup: LookupSpec[T], s: Settings, config: Config, org: str, wait: int
+) -> RefreshOutcome[T]:
     """The outcome of a refresh that waits `wait` ms more."""
-    failures = failure_count(config, backoff_of(lookup), org) or 1
+    target = lookup.fetcher.target(s)
+    failures = failure_count(config, backoff_of(lookup), org, target) or 1
+    against = f" against {target}" if target else ""
     return RefreshOutcome(
         RefreshStatus.BACKING_OFF,
-        f"{failures} failed fetch(es) in a row; next try in {(wait + 999) // 1000}s",
+        f"{failures} failed fetch(es) in a row{against}; next try in {(wait + 999) // 1000}s",
     )
 
 
@@ -58,26 +72,28 @@ def record_failure(
     lookup: LookupSpec[T], s: Settings, store: Store, config: Config, org: str
 ) -> None:
     """Count one more failure in the store (one write per backoff period), or here."""
-    section = backoff_of(lookup)
+    section, target = backoff_of(lookup), lookup.fetcher.target(s)
     result = store.update(
         lambda prev: after_failure(
-            prev, section, org, s.clock(), s.backoff_base_ms, s.backoff_cap_ms
+            prev, section, org, s.clock(), s.backoff_base_ms, s.backoff_cap_ms, target
         ),
         org,
         sections_of(lookup),
     )
     if result.status in (UpdateStatus.WRITTEN, UpdateStatus.UNCHANGED):
         return
-    failures = failure_count(config, section, org) + 1  # the store could not keep it: we do
+    failures = failure_count(config, section, org, target) + 1  # the store could not: we do
     delay = backoff_delay_ms(failures, s.backoff_base_ms, s.backoff_cap_ms)
     with _remembered_lock:
         if len(_remembered) >= _REMEMBERED_LIMIT:
             _remembered.clear()
-        _remembered[(store.key, lookup.cache.key, org)] = s.clock() + delay
+        _remembered[_key(lookup, store, org, target)] = s.clock() + delay
 
 
 def forget_failures(lookup: LookupSpec[T], store: Store, org: str) -> None:
-    """A success: this process forgets what it remembered (the store's state is cleared in
-    the same write as the new entry)."""
+    """A success: this process forgets what it remembered of the org, whatever the target
+    (the store's state is cleared in the same write as the new entry)."""
+    head = (store.key, lookup.cache.key, org)
     with _remembered_lock:
-        _remembered.pop((store.key, lookup.cache.key, org), None)
+        for key in [key for key in _remembered if key[:3] == head]:
+            del _remembered[key]

@@ -61,6 +61,11 @@ class Fetcher:
         """Why settings must not be used for a fetch (checked before the lease); None: fine."""
         return None
 
+    def target(self, settings: Settings) -> str | None:
+        """What a failed fetch is recorded against, so that backing off after failures
+        holds back only fetches aimed at the same place (None: any fetch)."""
+        return None
+
     def __call__(self, request: FetchRequest) -> Result[object, FetchError]:
         raise NotImplementedError
 
@@ -85,12 +90,13 @@ class HttpFetch(Fetcher):
 
     def refusal(self, settings: Settings) -> FetchError | None:
         from ._http.client import check_base_url  # noqa: PLC0415
-        from ._outcomes import FetchError, FetchErrorKind  # noqa: PLC0415
 
         checked = check_base_url(settings.base_url)
-        if isinstance(checked, Failure):
-            return FetchError(FetchErrorKind.INSECURE_URL, checked.failure())
-        return None
+        return checked.failure() if isinstance(checked, Failure) else None
+
+    def target(self, settings: Settings) -> str | None:
+        """The backend: its base URL, without a trailing slash."""
+        return settings.base_url.rstrip("/")
 
     def __call__(self, request: FetchRequest) -> Result[object, FetchError]:
         from overage_credit_grant.core import is_valid_org_id  # noqa: PLC0415
@@ -103,7 +109,7 @@ class HttpFetch(Fetcher):
         s = request.settings
         base = check_base_url(s.base_url)
         if isinstance(base, Failure):
-            return Failure(FetchError(FetchErrorKind.INSECURE_URL, base.failure()))
+            return Failure(base.failure())
         return get_json(
             self.url(base.unwrap(), request.org_id),
             request.token or "",

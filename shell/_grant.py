@@ -44,15 +44,18 @@ def get_cached_overage_credit_grant(settings: Settings | None = None) -> GrantIn
 
 
 def refresh_overage_credit_grant_cache(
-    settings: Settings | None = None,
+    settings: Settings | None = None, *, force: bool = False
 ) -> RefreshOutcome[GrantInfo]:
-    """Fetch the current org's grant and store it; the outcome says what happened."""
-    return GRANT.refresh(settings)
+    """Fetch the current org's grant and store it; the outcome says what happened.
+    `force` passes the backoff after failures."""
+    return GRANT.refresh(settings, force=force)
 
 
-def start_refresh(settings: Settings | None = None) -> Future[RefreshOutcome[GrantInfo]]:
+def start_refresh(
+    settings: Settings | None = None, *, force: bool = False
+) -> Future[RefreshOutcome[GrantInfo]]:
     """Fire and forget: refresh the grant on a daemon thread, joining one in flight."""
-    return GRANT.start_refresh(settings)
+    return GRANT.start_refresh(settings, force=force)
 
 
 def invalidate_overage_credit_grant_cache(settings: Settings | None = None) -> InvalidateOutcome:

@@ -14,7 +14,7 @@ from returns.result import Success
 
 from overage_credit_grant.core import is_valid_org_id
 
-from ._account import raw_organization
+from ._account import no_organization, raw_organization
 from ._outcomes import InvalidateOutcome, InvalidateStatus
 from ._settings import Settings
 from ._spec import LookupSpec
@@ -43,10 +43,10 @@ def invalidate(lookup: LookupSpec[T], s: Settings) -> InvalidateOutcome:
     """Drop the current org's entry; no lock and no write when there is none."""
     raw = raw_organization(s)
     if raw is None:
-        return InvalidateOutcome(InvalidateStatus.NO_ORGANIZATION, "no organization configured")
+        return InvalidateOutcome(InvalidateStatus.NO_ORGANIZATION, no_organization(s))
     if not is_valid_org_id(raw):
         return InvalidateOutcome(
-            InvalidateStatus.NO_ORGANIZATION, "configured organization id is not a UUID"
+            InvalidateStatus.REFUSED_INVALID_ORG, "configured organization id is not a UUID"
         )
     if config_is_protected(s):
         return InvalidateOutcome(InvalidateStatus.REFUSED_UNSAFE_CONFIG, PROTECTED)

@@ -99,19 +99,24 @@ class PerOrgLookup(Generic[T]):
 
     # -- refreshing and invalidating -----------------------------------------------------
 
-    def refresh(self, settings: Settings | None = None) -> RefreshOutcome[T]:
+    def refresh(
+        self, settings: Settings | None = None, *, force: bool = False
+    ) -> RefreshOutcome[T]:
         """Fetch the current org's value and store it; the outcome says what happened.
-        Joins a refresh of the same org already running in this process. Never raises."""
+        Joins a refresh of the same org already running in this process. `force` passes the
+        backoff after failures (one fetch at a time still holds). Never raises."""
         from ._outcomes import RefreshOutcome, RefreshStatus  # noqa: PLC0415
         from ._refresh import refresh  # noqa: PLC0415  (readers never pay for it)
 
         try:
-            return refresh(self, settings if settings is not None else Settings.from_env())
+            return refresh(self, settings if settings is not None else Settings.from_env(), force)
         except Exception as exc:
             logger().exception("refreshing the %s failed", self.name)
             return RefreshOutcome(RefreshStatus.INTERNAL_ERROR, type(exc).__name__)
 
-    def start_refresh(self, settings: Settings | None = None) -> Future[RefreshOutcome[T]]:
+    def start_refresh(
+        self, settings: Settings | None = None, *, force: bool = False
+    ) -> Future[RefreshOutcome[T]]:
         """Fire and forget: refresh on a daemon thread, joining one already in flight.
         Returns at once; the future never raises, it holds a `RefreshOutcome`."""
         from ._flight import done  # noqa: PLC0415
@@ -119,7 +124,8 @@ class PerOrgLookup(Generic[T]):
         from ._refresh import start_refresh  # noqa: PLC0415
 
         try:
-            return start_refresh(self, settings if settings is not None else Settings.from_env())
+            s = settings if settings is not None else Settings.from_env()
+            return start_refresh(self, s, force)
         except Exception as exc:
             logger().exception("starting a refresh of the %s failed", self.name)
             return done(RefreshOutcome(RefreshStatus.INTERNAL_ERROR, type(exc).__name__))
@@ -144,12 +150,14 @@ class PerOrgLookup(Generic[T]):
 
         return await asyncio.to_thread(self.get, settings)
 
-    async def arefresh(self, settings: Settings | None = None) -> RefreshOutcome[T]:
+    async def arefresh(
+        self, settings: Settings | None = None, *, force: bool = False
+    ) -> RefreshOutcome[T]:
         """`refresh` awaited: the fetch runs on a thread and is shared with every task and
         thread refreshing the same org. Cancelling the awaiting task cancels only its wait."""
         import asyncio  # noqa: PLC0415
 
-        future = await asyncio.to_thread(self.start_refresh, settings)
+        future = await asyncio.to_thread(self.start_refresh, settings, force=force)
         return await asyncio.wrap_future(future)
 
     async def ainvalidate(self, settings: Settings | None = None) -> InvalidateOutcome:

@@ -28,6 +28,7 @@ class RefreshStatus(enum.Enum):
     BACKING_OFF = "backing_off"
     REFUSED_INVALID_ORG = "refused_invalid_org"
     REFUSED_INSECURE_URL = "refused_insecure_url"
+    REFUSED_MALFORMED_URL = "refused_malformed_url"
     REFUSED_UNSAFE_CONFIG = "refused_unsafe_config"
     FETCH_FAILED_HTTP = "fetch_failed_http"
     FETCH_FAILED_NETWORK = "fetch_failed_network"
@@ -101,6 +102,7 @@ class InvalidateStatus(enum.Enum):
     REMOVED = "removed"
     NOTHING_TO_REMOVE = "nothing_to_remove"
     NO_ORGANIZATION = "no_organization"
+    REFUSED_INVALID_ORG = "refused_invalid_org"
     REFUSED_UNSAFE_CONFIG = "refused_unsafe_config"
     LOCK_TIMEOUT = "lock_timeout"
     CONFIG_UNREADABLE = "config_unreadable"
@@ -128,6 +130,7 @@ class FetchErrorKind(enum.Enum):
     PAYLOAD = "payload"
     INVALID_ORG = "invalid_org"
     INSECURE_URL = "insecure_url"
+    MALFORMED_URL = "malformed_url"
     BAD_TOKEN = "bad_token"  # noqa: S105  (a status name, not a secret)
 
 

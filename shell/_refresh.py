@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from returns.result import Failure, Result, Success
 
 from overage_credit_grant.core import (
+    ESSENTIAL_TRAFFIC_ENV,
     after_success,
     is_essential_traffic_only,
     is_valid_org_id,
 )
 from overage_credit_grant.core._record import Record
 
-from ._account import raw_organization, resolve_token
+from ._account import no_organization, no_token, raw_organization, resolve_token
 from ._failures import backing_off, forget_failures, record_failure, wait_ms
 from ._fetch import FetchRequest, fetch_value
 from ._flight import done, join_or_lead, lead
@@ -82,10 +83,16 @@ _FETCH_STATUS: Final = {
     FetchErrorKind.PAYLOAD: RefreshStatus.FETCH_FAILED_PAYLOAD,
     FetchErrorKind.INVALID_ORG: RefreshStatus.REFUSED_INVALID_ORG,
     FetchErrorKind.INSECURE_URL: RefreshStatus.REFUSED_INSECURE_URL,
+    FetchErrorKind.MALFORMED_URL: RefreshStatus.REFUSED_MALFORMED_URL,
     FetchErrorKind.BAD_TOKEN: RefreshStatus.SKIPPED_NO_CREDENTIALS,
 }
 _NOT_FAILURES: Final = frozenset(
-    {FetchErrorKind.BAD_TOKEN, FetchErrorKind.INVALID_ORG, FetchErrorKind.INSECURE_URL}
+    {
+        FetchErrorKind.BAD_TOKEN,
+        FetchErrorKind.INVALID_ORG,
+        FetchErrorKind.INSECURE_URL,
+        FetchErrorKind.MALFORMED_URL,
+    }
 )
 
 
@@ -103,17 +110,20 @@ class Flight(Record, Generic[T]):
     work: Callable[[], RefreshOutcome[T]] | None = None
 
 
-def refresh(lookup: LookupSpec[T], s: Settings) -> RefreshOutcome[T]:
-    """Fetch the current org's value and store it, joining a flight already running."""
-    flight = _join(lookup, s)
+def refresh(lookup: LookupSpec[T], s: Settings, force: bool = False) -> RefreshOutcome[T]:
+    """Fetch the current org's value and store it, joining a flight already running.
+    `force` passes the backoff after failures (single flight and the lease still hold)."""
+    flight = _join(lookup, s, force)
     if flight.work is not None:
         lead(flight.key, flight.future, flight.work, _crash)
     return flight.future.result()
 
 
-def start_refresh(lookup: LookupSpec[T], s: Settings) -> Future[RefreshOutcome[T]]:
+def start_refresh(
+    lookup: LookupSpec[T], s: Settings, force: bool = False
+) -> Future[RefreshOutcome[T]]:
     """Refresh on a daemon thread, joining a flight already running; returns at once."""
-    flight = _join(lookup, s)
+    flight = _join(lookup, s, force)
     if flight.work is not None:
         import threading  # noqa: PLC0415
 
@@ -126,19 +136,20 @@ def start_refresh(lookup: LookupSpec[T], s: Settings) -> Future[RefreshOutcome[T
     return flight.future
 
 
-def _join(lookup: LookupSpec[T], s: Settings) -> Flight[T]:
-    """This caller's part in the flight of (store, lookup, org)."""
+def _join(lookup: LookupSpec[T], s: Settings, force: bool) -> Flight[T]:
+    """This caller's part in the flight of (store, lookup, org); a forced refresh has
+    flights of its own (it must not end as a flight that stopped to back off)."""
     checked: Result[tuple[Store, str], RefreshOutcome[T]] = preflight(s)
     if isinstance(checked, Failure):
         return Flight(None, done(checked.failure()))
     store, org = checked.unwrap()
-    key = (store.key, lookup.cache.key, org)
+    key = (store.key, lookup.cache.key, org, force)
     future: Future[RefreshOutcome[T]]
     future, leader = join_or_lead(key)
     if not leader:
         return Flight(key, future)
     started = s.clock()
-    return Flight(key, future, lambda: _fetch_and_store(lookup, s, store, org, started))
+    return Flight(key, future, lambda: _fetch_and_store(lookup, s, store, org, started, force))
 
 
 def _crash(name: str) -> RefreshOutcome[T]:
@@ -148,12 +159,15 @@ def _crash(name: str) -> RefreshOutcome[T]:
 def preflight(s: Settings) -> Result[tuple[Store, str], RefreshOutcome[Any]]:
     """The checks that need no lock, no network and no token."""
     if is_essential_traffic_only(s.env):
-        return Failure(RefreshOutcome(RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC))
+        return Failure(
+            RefreshOutcome(
+                RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC,
+                f"{ESSENTIAL_TRAFFIC_ENV} is set, so no request is sent",
+            )
+        )
     raw = raw_organization(s)
     if raw is None:
-        return Failure(
-            RefreshOutcome(RefreshStatus.SKIPPED_NO_ORGANIZATION, "no organization configured")
-        )
+        return Failure(RefreshOutcome(RefreshStatus.SKIPPED_NO_ORGANIZATION, no_organization(s)))
     if not is_valid_org_id(raw):
         return Failure(
             RefreshOutcome(
@@ -169,7 +183,7 @@ def preflight(s: Settings) -> Result[tuple[Store, str], RefreshOutcome[Any]]:
 
 
 def _fetch_and_store(
-    lookup: LookupSpec[T], s: Settings, store: Store, org: str, started_ms: int
+    lookup: LookupSpec[T], s: Settings, store: Store, org: str, started_ms: int, force: bool
 ) -> RefreshOutcome[T]:
     readable = store.read_checked(org, sections_of(lookup))
     if isinstance(readable, Failure):
@@ -192,14 +206,14 @@ def _fetch_and_store(
                 f"{max(0, s.clock() - newest.timestamp_ms) // 1000}s old; no request",
                 newest.value,
             )
-    wait = wait_ms(lookup, s, store, config, org)
+    wait = 0 if force else wait_ms(lookup, s, store, config, org)
     if wait:
-        return backing_off(lookup, config, org, wait)
+        return backing_off(lookup, s, config, org, wait)
     token = None
     if lookup.needs_token:
         token = resolve_token(s, s.clock())
         if token is None:
-            return RefreshOutcome(RefreshStatus.SKIPPED_NO_CREDENTIALS, "no usable OAuth token")
+            return RefreshOutcome(RefreshStatus.SKIPPED_NO_CREDENTIALS, no_token(s))
     refusal = lookup.fetcher.refusal(s)
     if refusal is not None:
         return RefreshOutcome(_FETCH_STATUS[refusal.kind], refusal.detail)
@@ -212,7 +226,7 @@ def _fetch_and_store(
             return RefreshOutcome(RefreshStatus.WRITE_FAILED, "cannot take the refresh lease")
         if lease is LeaseStatus.UNAVAILABLE:
             return RefreshOutcome(RefreshStatus.STORE_UNAVAILABLE, "store unavailable")
-        quicker = _someone_was_quicker(lookup, s, store, org, started_ms)
+        quicker = _someone_was_quicker(lookup, s, store, org, started_ms, force)
         if quicker is not None:
             return quicker
         return _fetch(lookup, s, store, config, org, token)
@@ -223,7 +237,7 @@ def _as_found(value: T, timestamp_ms: int, store: Store) -> Found[T]:
 
 
 def _someone_was_quicker(
-    lookup: LookupSpec[T], s: Settings, store: Store, org: str, started_ms: int
+    lookup: LookupSpec[T], s: Settings, store: Store, org: str, started_ms: int, force: bool
 ) -> RefreshOutcome[T] | None:
     """Whether, by the time we hold the lease, another caller has stored the entry or a
     failure since our call began (a stamp later than now, from a skewed clock, does not
@@ -236,8 +250,8 @@ def _someone_was_quicker(
             RefreshStatus.SKIPPED_IN_FLIGHT,
             f"another process refreshed this {lookup.name} just now",
         )
-    wait = wait_ms(lookup, s, store, config, org)
-    return backing_off(lookup, config, org, wait) if wait else None
+    wait = 0 if force else wait_ms(lookup, s, store, config, org)
+    return backing_off(lookup, s, config, org, wait) if wait else None
 
 
 def _fetch(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-__all__ = ["COMMANDS", "Options", "parse_fast"]
+__all__ = ["COMMANDS", "Options", "command_of", "parse_fast", "parse_lenient"]
 
 STORE_OPTIONS: Final = {
     "--config": "config",
@@ -26,10 +26,10 @@ STORE_OPTIONS: Final = {
 # flags (True when given) and valued options.
 COMMANDS: Final[dict[str, tuple[dict[str, str], dict[str, str]]]] = {
     "show": ({"--json": "json", "--no-refresh": "no_refresh"}, {}),
-    "refresh": ({"--json": "json"}, {}),
+    "refresh": ({"--json": "json", "--force": "force"}, {}),
     "invalidate": ({"--json": "json"}, {}),
     "status": ({"--json": "json"}, {}),
-    "statusline": ({}, {"--format": "format"}),
+    "statusline": ({"--json": "json"}, {"--format": "format"}),
 }
 GLOBAL_FLAGS: Final = {"--json": "json"}  # allowed before the command, with STORE_OPTIONS
 
@@ -41,6 +41,7 @@ class Options:
         "base_url",
         "command",
         "config",
+        "force",
         "format",
         "json",
         "no_refresh",
@@ -56,6 +57,7 @@ class Options:
         self.redis_url: str | None = None
         self.json = False
         self.no_refresh = False
+        self.force = False
         self.format: str | None = None
 
     def as_dict(self) -> dict[str, object]:
@@ -103,3 +105,42 @@ def _take(
         setattr(options, valued[name], value)
         i += 1
     return True
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command word of `argv` (the options before it may take values), or None."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in STORE_OPTIONS:
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def parse_lenient(argv: Sequence[str], command: str) -> tuple[Options, list[str]]:
+    """`command`'s options read from `argv` whatever else it holds, and the words that were
+    ignored (an unknown option, a missing value). For the status line, which shows what it
+    can rather than fail."""
+    flags, valued = COMMANDS[command]
+    flags, valued = {**GLOBAL_FLAGS, **flags}, {**STORE_OPTIONS, **valued}
+    options, ignored = Options(command), []
+    words, i, seen_command = list(argv), 0, False
+    while i < len(words):
+        word = words[i]
+        name, equals, value = word.partition("=")
+        if word == command and not seen_command:
+            seen_command = True
+        elif word in flags:
+            setattr(options, flags[word], True)
+        elif name in valued and equals:
+            setattr(options, valued[name], value)
+        elif name in valued and i + 1 < len(words):
+            setattr(options, valued[name], words[i + 1])
+            i += 1
+        else:
+            ignored.append(word)
+        i += 1
+    return options, ignored

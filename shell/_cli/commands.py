@@ -1,53 +1,42 @@
 """What each ``overage-grant`` command does and prints (``status`` is `status`, the status
-line `statusline`).
+line `statusline`, the reference backend `server`).
 
-Every error is one line on stderr (a `CommandFailed` carries it and its exit code).
+A command returns its exit code after printing its output, or raises `CommandFailed` (one
+line on stderr, one JSON object under ``--json``; see `output`).
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Final
 
 from returns.result import Failure
 
-from overage_credit_grant.core import GRANT_CACHE, GrantInfo, encode_grant_info, is_upsell_eligible
+from overage_credit_grant.core import GrantInfo, encode_grant_info, is_upsell_eligible
 
-from .._account import raw_organization, valid_organization
+from .._account import no_organization, raw_organization, valid_organization
 from .._grant import GRANT, format_grant_amount
-from .._outcomes import InvalidateStatus, RefreshOutcome, RefreshStatus
+from .._outcomes import RefreshOutcome, RefreshStatus
 from .._read import Found, Source
 from .._settings import Settings
 from .._store.port import StoreErrorKind
 from .._store_choice import store_for
+from . import backoff
+from .options import settings_of
 from .output import (
-    EXIT_FAILURE,
-    EXIT_NO_GRANT,
+    EXIT_NOTHING,
     EXIT_OK,
+    INVALIDATE_EXIT,
+    REFRESH_EXIT,
     CommandFailed,
     age,
     emit,
-    settings_of,
     words,
 )
+from .serving import cmd_serve
 from .status import cmd_status
 
-__all__ = ["COMMANDS", "CommandFailed", "upsell_line"]
+__all__ = ["COMMANDS", "upsell_line"]
 
-_NO_GRANT_REFRESH: Final = frozenset(
-    {
-        RefreshStatus.SKIPPED_NO_ORGANIZATION,
-        RefreshStatus.SKIPPED_NO_CREDENTIALS,
-        RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC,
-    }
-)
-_REFRESH_OK_TOO: Final = frozenset(
-    {
-        RefreshStatus.SKIPPED_IN_FLIGHT,
-        RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC,
-        RefreshStatus.FRESH_IN_CLAUDE_CODE,
-    }
-)
 _SOURCES: Final[dict[Source, str]] = {
     "cache": "cache",
     "claude_code": "Claude Code's cache (read-only)",
@@ -59,12 +48,10 @@ def _require_org(s: Settings) -> str:
     if org is not None:
         return org
     if raw_organization(s) is not None:
-        raise CommandFailed("organization id is not a UUID", EXIT_FAILURE)
-    raise CommandFailed(
-        "not logged in: no organization (log in to Claude Code, or set "
-        "CLAUDE_CODE_ORGANIZATION_UUID or --org)",
-        EXIT_NO_GRANT,
-    )
+        raise CommandFailed(
+            "the configured organization id is not a UUID", status="refused_invalid_org"
+        )
+    raise CommandFailed(f"not logged in: {no_organization(s)}", EXIT_NOTHING, "not_logged_in")
 
 
 def upsell_line(info: GrantInfo) -> str | None:
@@ -91,21 +78,32 @@ def _grant_lines(org: str, info: GrantInfo, source: str) -> str:
     return "\n".join(lines)
 
 
-def _refresh_failure(outcome: RefreshOutcome[GrantInfo]) -> CommandFailed:
-    code = EXIT_NO_GRANT if outcome.status in _NO_GRANT_REFRESH else EXIT_FAILURE
-    return CommandFailed(f"refresh: {words(outcome.status, outcome.detail)}", code)
+def _outcome_json(outcome: RefreshOutcome[GrantInfo]) -> dict[str, object]:
+    value = outcome.value
+    return {
+        "status": outcome.status.value,
+        "detail": outcome.detail,
+        "grant": encode_grant_info(value) if value is not None else None,
+        "amount": format_grant_amount(value) if value is not None else None,
+    }
+
+
+def _refresh_failure(outcome: RefreshOutcome[GrantInfo], code: int | None = None) -> CommandFailed:
+    said = words(outcome.status, outcome.detail)
+    if outcome.status is RefreshStatus.BACKING_OFF:
+        said += f" ({backoff.FORCE_HINT})"
+    code = REFRESH_EXIT[outcome.status] if code is None else code
+    return CommandFailed(f"refresh: {said}", code, outcome.status.value, _outcome_json(outcome))
 
 
 def _store_trouble(s: Settings, org: str) -> CommandFailed | None:
     """Why the store cannot be read (a FIFO at the config path, a Redis that is down)."""
-    store = store_for(s)
-    checked = store.read_checked(org, (GRANT_CACHE.key,))
+    checked = store_for(s).read_checked(org, (GRANT.cache.key,))
     if isinstance(checked, Failure):
         error = checked.failure()
-        said = (
-            "config unreadable" if error.kind is StoreErrorKind.UNREADABLE else "store unavailable"
-        )
-        return CommandFailed(f"{said}: {error.detail}")
+        if error.kind is StoreErrorKind.UNREADABLE:
+            return CommandFailed(f"config unreadable: {error.detail}", status="config_unreadable")
+        return CommandFailed(f"store unavailable: {error.detail}", status="store_unavailable")
     return None
 
 
@@ -121,9 +119,11 @@ def cmd_show(args: Any) -> int:
             found = Found(refreshed.value, s.clock(), "cache", store_for(s).location)
     if found is None:
         if refreshed is not None and refreshed.status is not RefreshStatus.SKIPPED_IN_FLIGHT:
-            raise _refresh_failure(refreshed)
+            # Nothing to show: a skip by rule is "nothing to show", a failure a failure.
+            code = REFRESH_EXIT[refreshed.status] or EXIT_NOTHING
+            raise _refresh_failure(refreshed, code)
         raise _store_trouble(s, org) or CommandFailed(
-            "no fresh grant cached (run 'overage-grant refresh')", EXIT_NO_GRANT
+            "no fresh grant cached (run 'overage-grant refresh')", EXIT_NOTHING, "nothing_cached"
         )
     info = found.value
     source = (
@@ -147,74 +147,40 @@ def cmd_show(args: Any) -> int:
 
 
 def cmd_refresh(args: Any) -> int:
-    outcome = GRANT.refresh(settings_of(args))
-    ok = outcome.ok or outcome.status in _REFRESH_OK_TOO
-    amount = format_grant_amount(outcome.value) if outcome.value else None
-    if ok or args.json:
-        emit(
-            args,
-            {
-                "status": outcome.status.value,
-                "detail": outcome.detail,
-                "grant": encode_grant_info(outcome.value) if outcome.value else None,
-                "amount": amount,
-            },
-            words(outcome.status, outcome.detail) + (f" ({amount})" if amount else ""),
-        )
-    if not ok:
+    outcome = GRANT.refresh(settings_of(args), force=bool(args.force))
+    if REFRESH_EXIT[outcome.status] != EXIT_OK:
         raise _refresh_failure(outcome)
+    amount = format_grant_amount(outcome.value) if outcome.value else None
+    emit(
+        args,
+        _outcome_json(outcome),
+        words(outcome.status, outcome.detail) + (f" ({amount})" if amount else ""),
+    )
     return EXIT_OK
 
 
 def cmd_invalidate(args: Any) -> int:
-    outcome = GRANT.invalidate(settings_of(args))
-    if outcome.ok or args.json:
-        emit(
-            args,
-            {"status": outcome.status.value, "detail": outcome.detail},
-            words(outcome.status, outcome.detail),
-        )
-    if outcome.ok:
-        return EXIT_OK
-    code = EXIT_NO_GRANT if outcome.status is InvalidateStatus.NO_ORGANIZATION else EXIT_FAILURE
-    raise CommandFailed(f"invalidate: {words(outcome.status, outcome.detail)}", code)
+    s = settings_of(args)
+    outcome = GRANT.invalidate(s)
+    code = INVALIDATE_EXIT[outcome.status]
+    data: dict[str, object] = {"status": outcome.status.value, "detail": outcome.detail}
+    if code != EXIT_OK:
+        said = f"invalidate: {words(outcome.status, outcome.detail)}"
+        raise CommandFailed(said, code, outcome.status.value, data)
+    org = valid_organization(s)
+    kept = backoff.org_backoff(s, store_for(s), org) if org is not None else None
+    text = words(outcome.status, outcome.detail)
+    if kept is not None:  # invalidating drops the entry only; the backoff is the store's
+        text += f"; the backoff is kept: {backoff.describe(kept, s)} ({backoff.FORCE_HINT})"
+    data["backoff"] = backoff.as_json(kept, s) if kept is not None else None
+    emit(args, data, text)
+    return EXIT_OK
 
 
 def cmd_statusline(args: Any) -> int:
     from .statusline import run_statusline  # noqa: PLC0415
 
-    return run_statusline(settings_of(args), args.format)
-
-
-def cmd_serve(args: Any) -> int:
-    from pathlib import Path  # noqa: PLC0415
-
-    from .server import (  # noqa: PLC0415
-        SAMPLE_ORG,
-        SAMPLE_TOKEN,
-        Backend,
-        ReferenceServer,
-        load_backend,
-        serve_forever,
-    )
-
-    try:
-        backend = load_backend(Path(args.grants)) if args.grants else Backend.sample()
-    except ValueError as exc:
-        raise CommandFailed(str(exc)) from None
-    try:
-        server = ReferenceServer(backend, host=args.host, port=args.port, log_to=sys.stderr)
-    except OSError as exc:
-        raise CommandFailed(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    print(f"serving the reference backend on {server.base_url}", file=sys.stderr, flush=True)
-    if args.grants is None:
-        print(
-            f"built-in sample: organization {SAMPLE_ORG}, token {SAMPLE_TOKEN}",
-            file=sys.stderr,
-            flush=True,
-        )
-    serve_forever(server)
-    return EXIT_OK
+    return run_statusline(settings_of(args), args.format, as_json=bool(args.json))
 
 
 def cmd_demo(args: Any) -> int:

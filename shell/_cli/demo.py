@@ -115,7 +115,14 @@ def run_demo(*, as_json: bool = False, out: TextIO | None = None) -> int:
             }
             for s in steps
         ]
-        print(json.dumps({"steps": rows, "upsell": upsell, "ok": ok}, indent=2), file=out)
+        said = {
+            "status": "ok" if ok else "unexpected_cost",
+            "steps": rows,
+            "upsell": upsell,
+            "ok": ok,
+            "exit_code": 0 if ok else 1,
+        }
+        print(json.dumps(said, indent=2), file=out)
     else:
         print(f"reference backend on {base_url}, config in a temporary folder\n", file=out)
         print(f"  {'step':38}  {'requests':>8}  {'writes':>6}  result", file=out)

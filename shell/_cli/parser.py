@@ -11,18 +11,23 @@ import argparse
 from collections.abc import Sequence
 from typing import Any, Final, NoReturn
 
-from .argv import COMMANDS, GLOBAL_FLAGS, STORE_OPTIONS
+from overage_credit_grant.core import __version__
 
-__all__ = ["EXIT_USAGE", "parse"]
+from .argv import COMMANDS, GLOBAL_FLAGS, STORE_OPTIONS, command_of
+from .options import UsageError
+from .output import EXIT_CODES
 
-EXIT_USAGE: Final = 2
+__all__ = ["parse"]
+
 PROG: Final = "overage-grant"
-EPILOG: Final = """\
-exit codes: 0 ok, 1 failure, 2 usage error, 3 no grant or not logged in
-(statusline always exits 0).
-environment: OVERAGE_GRANT_CONFIG, OVERAGE_GRANT_BASE_URL, OVERAGE_GRANT_REDIS_URL,
-CLAUDE_CODE_ORGANIZATION_UUID, CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_CONFIG_DIR,
-CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC."""
+EPILOG: Final = (
+    "exit codes:\n"
+    + "".join(f"  {code}  {meaning}\n" for code, meaning in EXIT_CODES.items())
+    + "  (statusline always exits 0)\n"
+    + "environment: OVERAGE_GRANT_CONFIG, OVERAGE_GRANT_BASE_URL, OVERAGE_GRANT_REDIS_URL,\n"
+    + "CLAUDE_CODE_ORGANIZATION_UUID, CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_CONFIG_DIR,\n"
+    + "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC."
+)
 
 SUMMARIES: Final = {
     "show": "show the grant, refreshing first when none is fresh",
@@ -39,17 +44,29 @@ HELP: Final = {
     "--org": "organization UUID",
     "--redis-url": "shared Redis store instead of the file (prefer OVERAGE_GRANT_REDIS_URL: "
     "a password on the command line is visible to other users)",
-    "--json": "machine-readable output",
+    "--json": "one JSON object on stdout, for success and for failure",
     "--no-refresh": "only read the cache",
+    "--force": "fetch even while backing off after failures (one fetch at a time still holds)",
     "--format": "template for the line: {amount}, {line} (the default text), {state} "
     "(available or granted); {{ and }} for braces",
 }
-DEFAULTS: Final = {"json": False, "no_refresh": False, "format": None}
+DEFAULTS: Final = {"json": False, "no_refresh": False, "force": False, "format": None}
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+        raise UsageError(message)
+
+
+def port(text: str) -> int:
+    """A TCP port, 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
+    return value
 
 
 def _add(parser: argparse.ArgumentParser, option: str, dest: str, flag: bool, sub: bool) -> None:
@@ -77,6 +94,7 @@ def _parser(only: str | None) -> argparse.ArgumentParser:
         _add(parser, option, dest, flag=False, sub=False)
     for option, dest in GLOBAL_FLAGS.items():
         _add(parser, option, dest, flag=True, sub=False)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     for name, summary in SUMMARIES.items():
@@ -98,29 +116,18 @@ def _parser(only: str | None) -> argparse.ArgumentParser:
         elif name == "demo":
             _add(sub, "--json", "json", flag=True, sub=True)
         elif name == "serve":
+            _add(sub, "--json", "json", flag=True, sub=True)
             sub.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-            sub.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
+            sub.add_argument("--port", type=port, default=8765, help="port (default 8765; 0: any)")
             sub.add_argument("--grants", help="grants file (default: built-in sample)")
     return parser
 
 
-def _command_in(argv: Sequence[str]) -> str | None:
-    """The command word of `argv`, if it names one (the global options may precede it)."""
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in STORE_OPTIONS:
-            skip = True
-        elif not arg.startswith("-"):
-            return arg if arg in SUMMARIES else None
-    return None
-
-
 def parse(argv: Sequence[str]) -> argparse.Namespace:
-    """argparse's reading of `argv` (it exits with 0 for --help and 2 for a usage error),
-    every option of `_argv.Options` present."""
-    args = _parser(_command_in(argv)).parse_args(list(argv))
+    """argparse's reading of `argv`, every option of `argv.Options` present. It exits with
+    0 after --help and --version, and raises `UsageError` for a usage error."""
+    command = command_of(argv)
+    args = _parser(command if command in SUMMARIES else None).parse_args(list(argv))
     for key, value in DEFAULTS.items():
         if not hasattr(args, key):
             setattr(args, key, value)

@@ -14,16 +14,18 @@ Grants file (JSON)::
 Answers ``GET /api/oauth/organizations/{org}/overage_credit_grant``: 401 without a
 bearer token or with an unknown one, 403 when the token belongs to another org, 404 for
 an org with no grant, else 200 and the grant. ``GET /status`` gives the request counts.
-One log line per request, without the token.
+One log line per request, without the token; a client that resets, breaks the pipe or
+stays silent past `CLIENT_TIMEOUT_S` gives one log line too, never a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,6 +45,7 @@ _SAMPLE_GRANT: Final = {
     "currency": "USD",
 }
 _ROUTE: Final = re.compile(r"/api/oauth/organizations/([^/]+)/overage_credit_grant")
+CLIENT_TIMEOUT_S: Final = 10.0
 
 
 @dataclass
@@ -116,6 +119,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: ReferenceServer
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.client_timeout_s)  # a silent client is dropped
+
     def do_GET(self) -> None:
         status, body = self.server.backend.answer(
             self.path.split("?")[0], self.headers.get("Authorization")
@@ -129,8 +136,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The request line holds no token (it travels in a header), so it is safe to log.
-        if self.server.log_to is not None:
-            print(f"{self.command} {self.path.split('?')[0]} {code}", file=self.server.log_to)
+        self.server.log_line(f"{self.command} {self.path.split('?')[0]} {code}")
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # "Request timed out", a malformed request line: one line, without headers.
+        self.server.log_line(f"{self.client_address[0]}: {format % args}")
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -147,11 +157,24 @@ class ReferenceServer(ThreadingHTTPServer):
         host: str = "127.0.0.1",
         port: int = 0,
         log_to: TextIO | None = None,
+        client_timeout_s: float = CLIENT_TIMEOUT_S,
     ) -> None:
         super().__init__((host, port), _Handler)
         self.backend = backend or Backend.sample()
         self.log_to = log_to
+        self.client_timeout_s = client_timeout_s
         self._thread: threading.Thread | None = None
+
+    def log_line(self, line: str) -> None:
+        if self.log_to is not None:
+            with contextlib.suppress(OSError, ValueError):
+                print(line, file=self.log_to, flush=True)
+
+    def handle_error(self, request: object, client_address: Any) -> None:
+        """A client that went away mid-exchange: one line, never socketserver's traceback."""
+        error = sys.exc_info()[1]
+        name = type(error).__name__ if error is not None else "error"
+        self.log_line(f"{client_address[0]}: connection ended early ({name})")
 
     @property
     def base_url(self) -> str:
@@ -178,8 +201,10 @@ class ReferenceServer(ThreadingHTTPServer):
         self.stop()
 
 
-def serve_forever(server: ReferenceServer) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM, then close the socket cleanly."""
+def serve_forever(server: ReferenceServer, announce: Callable[[], None] = lambda: None) -> None:
+    """Say where it listens (`announce`), then serve in the foreground until SIGINT or
+    SIGTERM, and close the socket cleanly. A signal that comes while it announces (whoever
+    reads the address may stop it at once) stops it just as cleanly."""
     import signal  # noqa: PLC0415
 
     def stop(signum: int, _frame: object) -> None:
@@ -187,6 +212,7 @@ def serve_forever(server: ReferenceServer) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
+        announce()
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -1,7 +1,9 @@
-"""``overage-grant status``: every cached organization, its age, freshness and source."""
+"""``overage-grant status``: every cached organization (its amount, age, freshness and
+source), every organization backing off after failures, and the files that hold them."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from returns.result import Failure
@@ -11,31 +13,52 @@ from overage_credit_grant.core import GRANT_CACHE, GrantInfo, encode_grant_info,
 from .._account import valid_organization
 from .._grant import GRANT, format_grant_amount
 from .._read import Found, Source, claude_code_entry
+from .._settings import Settings
 from .._store_choice import store_for
-from .output import EXIT_OK, CommandFailed, age, emit, settings_of
+from . import backoff
+from .options import settings_of
+from .output import EXIT_OK, CommandFailed, age, emit
 
 __all__ = ["cmd_status"]
 
 _WHERE: dict[Source, str] = {"cache": "cache", "claude_code": "claude code"}
 
 
+def _exists(path: object) -> bool:
+    return isinstance(path, str | os.PathLike) and os.path.exists(path)
+
+
+def _files(s: Settings, location: str) -> list[str]:
+    """The lines naming the files status read; only files that exist are listed."""
+    lines = [f"store  {location}"]
+    if s.store is None and not s.redis_url and not _exists(s.config_path):
+        lines[0] += " (no file yet)"
+    if _exists(s.claude_config_path):
+        lines.append(
+            f"also   {os.fspath(s.claude_config_path or '')} (Claude Code's cache, read-only)"
+        )
+    return lines
+
+
 def cmd_status(args: Any) -> int:
     s = settings_of(args)
     store = store_for(s)
-    checked = store.read_checked(None, (GRANT_CACHE.key,))
+    checked = store.read_checked(None, (GRANT_CACHE.key, GRANT.backoff_section))
     if isinstance(checked, Failure):
-        raise CommandFailed(f"{store.location}: {checked.failure()}")
+        raise CommandFailed(f"{store.location}: {checked.failure()}", status="store_unreadable")
+    config = checked.unwrap()
     now = s.clock()
     current = valid_organization(s)
     rows: list[tuple[str, Found[GrantInfo]]] = [
         (e.org_id, Found(e.value, e.timestamp_ms, "cache", store.location))
-        for e in GRANT_CACHE.entries(checked.unwrap())
+        for e in GRANT_CACHE.entries(config)
     ]
     if current is not None:
         theirs = claude_code_entry(s, GRANT_CACHE, current)
         if theirs is not None:
             rows.append((current, theirs))
     in_use = GRANT.find(s) if current is not None else None
+    failing = backoff.store_backoffs(config)
 
     def used(org: str, found: Found[GrantInfo]) -> bool:
         return (
@@ -61,9 +84,7 @@ def cmd_status(args: Any) -> int:
         }
         for org, found in rows
     ]
-    lines = [f"store  {store.location}"]
-    if s.claude_config_path is not None:
-        lines.append(f"also   {s.claude_config_path} (Claude Code's cache, read-only)")
+    lines = _files(s, store.location)
     if not rows:
         lines.append("no cached grants")
     else:
@@ -76,9 +97,17 @@ def cmd_status(args: Any) -> int:
         lines.append(
             f"{mark} {org:36}  {amount:>10}  {shown_age:>14}  {state}  {_WHERE[found.source]}"
         )
+    if failing:
+        lines.append(f"backing off after failures ({backoff.FORCE_HINT}):")
+        lines += [f"  {state.org_id}  {backoff.describe(state, s)}" for state in failing]
     emit(
         args,
-        {"store": store.location, "organization": current, "entries": entries},
+        {
+            "store": store.location,
+            "organization": current,
+            "entries": entries,
+            "backoff": [backoff.as_json(state, s) for state in failing],
+        },
         "\n".join(lines),
     )
     return EXIT_OK

@@ -42,23 +42,42 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_base_url(base_url: str) -> Result[str, str]:
-    """The base URL without a trailing slash, or why it may not receive a token."""
+def check_base_url(base_url: str) -> Result[str, FetchError]:
+    """The base URL without a trailing slash, or why it may not receive a token: it is
+    malformed (not an http(s) URL with a host, a bad port, a query or fragment), or it is
+    insecure (plain http to a host that is not loopback, or credentials in the URL)."""
     try:
         parts = urlsplit(base_url)
         host = parts.hostname
         _ = parts.port  # raises on a malformed port
     except ValueError:
-        return Failure("base URL is malformed")
+        return _malformed(f"base URL is malformed: {_shown(base_url)}")
     if parts.scheme not in ("https", "http") or not host:
-        return Failure("base URL must be an http(s) URL with a host")
-    if parts.username is not None or parts.password is not None:
-        return Failure("base URL must not carry credentials")
+        return _malformed(f"base URL is not an http(s) URL with a host: {_shown(base_url)}")
     if parts.query or parts.fragment:
-        return Failure("base URL must not have a query or fragment")
+        return _malformed("base URL must not have a query or fragment")
+    if parts.username is not None or parts.password is not None:
+        return Failure(
+            FetchError(FetchErrorKind.INSECURE_URL, "base URL must not carry credentials")
+        )
     if parts.scheme == "http" and not _is_loopback(host):
-        return Failure("plain http is allowed only to a loopback host; use https")
+        return Failure(
+            FetchError(
+                FetchErrorKind.INSECURE_URL,
+                "plain http is allowed only to a loopback host; use https",
+            )
+        )
     return Success(base_url.rstrip("/"))
+
+
+def _malformed(detail: str) -> Result[str, FetchError]:
+    return Failure(FetchError(FetchErrorKind.MALFORMED_URL, detail))
+
+
+def _shown(url: str) -> str:
+    """A URL as it may appear in a message: never a password (a URL carrying one is not
+    shown at all), and at most 80 characters."""
+    return "<hidden>" if "@" in url else repr(url[:80])
 
 
 class _Bearer(requests.auth.AuthBase):

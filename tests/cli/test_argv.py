@@ -14,6 +14,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from overage_credit_grant.shell._cli.argv import COMMANDS, GLOBAL_FLAGS, STORE_OPTIONS, parse_fast
+from overage_credit_grant.shell._cli.options import UsageError
 from overage_credit_grant.shell._cli.parser import parse
 
 VALUES = st.one_of(
@@ -50,12 +51,12 @@ def argparse_reading(argv: list[str]) -> dict[str, object] | None:
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             args = parse(argv)
-    except SystemExit:
+    except (SystemExit, UsageError):
         return None
     return {key: getattr(args, key) for key in ("command", *_KEYS)}
 
 
-_KEYS = ("config", "base_url", "org", "redis_url", "json", "no_refresh", "format")
+_KEYS = ("config", "base_url", "org", "redis_url", "json", "no_refresh", "force", "format")
 
 
 @given(command_lines())
@@ -98,7 +99,7 @@ def test_the_everyday_lines_take_the_fast_path(argv: list[str]) -> None:
         ["show", "extra"],
         ["serve"],
         ["demo"],
-        ["statusline", "--json"],
+        ["statusline", "--no-refresh"],
         ["--no-refresh", "show"],
         ["show", "--", "x"],
     ],

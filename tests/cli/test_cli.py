@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,60 +20,16 @@ from overage_credit_grant.core import CACHE_KEY
 from overage_credit_grant.shell._cli.server import SAMPLE_ORG, SAMPLE_TOKEN
 
 from ..support.backend import GRANT_BODY, TOKEN, grant_path
+from ..support.cli import clean_env, one_line_error, run, start_serve
 from ..support.files import write_json
 
-SCRIPT = str(Path(sys.executable).with_name("overage-grant"))
 OTHER_ORG = "11111111-2222-4333-8444-555555555555"
 UNKNOWN_ORG = "99999999-2222-4333-8444-555555555555"
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """An environment with no account and a HOME of its own: nothing real is touched."""
-    home = tmp_path / "home"
-    home.mkdir()
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "SYSTEMROOT")}
-    return {**keep, "HOME": str(home), "OVERAGE_GRANT_CONFIG": str(tmp_path / "config.json")}
-
-
-def run(env: dict[str, str], *args: str, token: str | None = None) -> Run:
-    full = {**env, "CLAUDE_CODE_OAUTH_TOKEN": token} if token else env
-    done = subprocess.run(
-        [SCRIPT, *args], env=full, capture_output=True, text=True, timeout=60, check=False
-    )
-    for text in (done.stdout, done.stderr):
-        assert TOKEN not in text
-        assert "Traceback" not in text
-    return Run(done.returncode, done.stdout, done.stderr)
-
-
-def one_line_error(result: Run) -> str:
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("overage-grant: ")
-    return lines[0]
-
-
-def start_serve(env: dict[str, str], grants: Path | None) -> tuple[subprocess.Popen[str], str]:
-    """`overage-grant serve` on a free port; its address, read from its first line."""
-    more = ["--grants", str(grants)] if grants else []
-    proc = subprocess.Popen(
-        [SCRIPT, "serve", "--port", "0", *more], env=env, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stderr is not None
-    match = re.search(r"http://127\.0\.0\.1:\d+", proc.stderr.readline())
-    assert match, "serve announces its address"
-    return proc, match.group(0)
+    return clean_env(tmp_path)
 
 
 @pytest.fixture
@@ -200,6 +155,8 @@ def test_show_refresh_status_invalidate_against_serve(
         "source": "cache",
         "location": str(tmp_path / "config.json"),
         "refresh": None,
+        "status": "ok",
+        "exit_code": 0,
     }
 
     refreshed = run(env, "--json", "refresh", *opts, token=TOKEN)
@@ -209,6 +166,7 @@ def test_show_refresh_status_invalidate_against_serve(
         "detail": "",
         "grant": GRANT_BODY,
         "amount": "$5",
+        "exit_code": 0,
     }
 
     status = run(env, "status", "--json", *opts)
@@ -229,7 +187,7 @@ def test_show_refresh_status_invalidate_against_serve(
 
     removed = run(env, "invalidate", "--json", *opts)
     assert removed.code == 0
-    assert removed.json() == {"status": "removed", "detail": ""}
+    assert removed.json() == {"status": "removed", "detail": "", "backoff": None, "exit_code": 0}
     assert run(env, "invalidate", *opts).out.strip() == "nothing to remove"
     missing = run(env, "show", "--no-refresh", *opts)
     assert missing.code == 3
@@ -316,8 +274,9 @@ def test_serve_help_shows_only_the_options_serve_uses(env: dict[str, str]) -> No
     out = run(env, "serve", "--help").out
     for option in ("--host", "--port", "--grants"):
         assert option in out
-    for option in ("--config", "--base-url", "--org", "--redis-url", "--json"):
-        assert option not in out
+    options = out.split("exit codes")[0]  # the epilog may name any option
+    for option in ("--config", "--base-url", "--org", "--redis-url"):
+        assert option not in options
 
 
 def test_sample_token_is_shown_only_by_serve_with_the_sample(env: dict[str, str]) -> None:

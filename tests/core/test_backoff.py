@@ -12,6 +12,7 @@ from overage_credit_grant.core import (
     after_success,
     backoff_delay_ms,
     backoff_section,
+    backoff_states,
     failure_count,
     retry_wait_ms,
 )
@@ -85,3 +86,57 @@ def test_backoff_off_writes_nothing(
     config: dict[str, object], org: str, now: int, base: int, cap: int
 ) -> None:
     assert after_failure(config, SECTION, org, now, base, cap) is config
+
+
+targets = st.sampled_from(["https://api.example", "http://127.0.0.1:9", "https://other.example"])
+
+
+@given(configs(), org_ids(), epoch_ms(), bases, caps, st.integers(1, 5), targets, targets)
+def test_failures_against_one_target_hold_back_only_that_target(
+    config: dict[str, object],
+    org: str,
+    now: int,
+    base: int,
+    cap: int,
+    n: int,
+    failed: str,
+    other: str,
+) -> None:
+    """A corrected backend is tried at once, and its own failures count from one."""
+    state = config
+    for _ in range(n):
+        state = after_failure(state, SECTION, org, now, base, cap, failed)
+    delay = backoff_delay_ms(n, base, cap)
+    assert retry_wait_ms(state, SECTION, org, now, cap, failed) == delay
+    assert retry_wait_ms(state, SECTION, org, now, cap) == delay  # a caller of any target
+    assert failure_count(state, SECTION, org, failed) == n
+    if other != failed:
+        assert retry_wait_ms(state, SECTION, org, now, cap, other) == 0
+        assert failure_count(state, SECTION, org, other) == 0
+        moved = after_failure(state, SECTION, org, now, base, cap, other)
+        assert failure_count(moved, SECTION, org, other) == 1
+        assert retry_wait_ms(moved, SECTION, org, now, cap, failed) == 0
+
+
+@given(org_ids(), epoch_ms(), bases, caps, targets)
+def test_a_state_without_a_target_holds_back_every_target(
+    org: str, now: int, base: int, cap: int, target: str
+) -> None:
+    """Files written before targets were recorded keep working as they did."""
+    state = after_failure({}, SECTION, org, now, base, cap)
+    assert retry_wait_ms(state, SECTION, org, now, cap, target) == backoff_delay_ms(1, base, cap)
+
+
+@given(configs(), st.lists(st.tuples(org_ids(), st.none() | targets), max_size=4), epoch_ms())
+def test_backoff_states_lists_each_recorded_org_once(
+    config: dict[str, object], failures: list[tuple[str, str | None]], now: int
+) -> None:
+    state = config
+    for org, target in failures:
+        state = after_failure(state, SECTION, org, now, 1000, 60_000, target)
+    listed = {s.org_id: s for s in backoff_states(state, SECTION)}
+    assert set(listed) == {org for org, _ in failures}
+    for org, _ in failures:
+        assert listed[org].failures == failure_count(state, SECTION, org, listed[org].target)
+        last = [t for o, t in failures if o == org][-1]
+        assert listed[org].target == last

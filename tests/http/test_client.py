@@ -217,23 +217,33 @@ def test_connection_refused_is_a_network_failure(org: str) -> None:
     assert error.kind is FetchErrorKind.NETWORK
 
 
+INSECURE, MALFORMED = FetchErrorKind.INSECURE_URL, FetchErrorKind.MALFORMED_URL
+
+
 @pytest.mark.parametrize(
-    "url",
+    ("url", "kind"),
     [
-        "http://api.anthropic.com",
-        "http://10.0.0.1:8080",
-        "ftp://127.0.0.1",
-        "https://user:pw@api.anthropic.com",
-        "https://api.anthropic.com/?x=1",
-        "not a url",
-        "https://",
-        "http://127.0.0.1:99999",
+        ("http://api.anthropic.com", INSECURE),
+        ("http://10.0.0.1:8080", INSECURE),
+        ("https://user:pw@api.anthropic.com", INSECURE),
+        ("ftp://127.0.0.1", MALFORMED),
+        ("https://api.anthropic.com/?x=1", MALFORMED),
+        ("not a url", MALFORMED),
+        ("https://", MALFORMED),
+        ("http://127.0.0.1:99999", MALFORMED),
     ],
 )
-def test_insecure_or_odd_base_urls_are_refused_before_any_request(url: str, org: str) -> None:
-    """No token over plain http except to loopback; no credentials, queries or junk."""
-    assert isinstance(check_base_url(url), Failure)
-    assert failure_of(fetch_grant(url, org, TOKEN)).kind is FetchErrorKind.INSECURE_URL
+def test_insecure_or_malformed_base_urls_are_refused_before_any_request(
+    url: str, kind: FetchErrorKind, org: str
+) -> None:
+    """No token over plain http except to loopback, nor in a URL carrying credentials
+    (insecure); nothing but an http(s) URL with a host and no query (malformed). The
+    message never shows a password."""
+    checked = check_base_url(url)
+    assert isinstance(checked, Failure)
+    assert checked.failure().kind is kind
+    assert "pw" not in checked.failure().detail
+    assert failure_of(fetch_grant(url, org, TOKEN)).kind is kind
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,8 @@ from overage_credit_grant.shell import InvalidateStatus, RefreshStatus
 
 from ..support.backend import MakeSettings, slowly
 from ..support.files import read_json
-from ..support.lookups import KINDS, Kind, each_kind
+from ..support.lookups import KINDS, Kind
+from ..support.marks import each_kind
 
 DELAY_S = 1.0
 

@@ -18,7 +18,8 @@ from overage_credit_grant.shell import (
 from ..support.backend import GRANT_BODY, MakeSettings, grant_path
 from ..support.clock import Clock
 from ..support.files import cached_section, read_json
-from ..support.lookups import Kind, answer, each_kind
+from ..support.lookups import Kind
+from ..support.marks import answer, each_kind
 from ..support.workers import collect, spawn_worker, start_together
 
 BACKOFF_KEY = CACHE_KEY + "Backoff"
@@ -64,7 +65,8 @@ def test_failures_back_off_and_the_backoff_is_kept_in_the_config(
     assert kind.lookup.refresh(s).status is RefreshStatus.FETCH_FAILED_HTTP
     assert kind.lookup.refresh(s).status is RefreshStatus.BACKING_OFF
     section = kind.lookup.backoff_section
-    assert read_json(config_path)[section] == {org: {"failures": 1, "retry_at": clock() + 60_000}}
+    failed = {"failures": 1, "retry_at": clock() + 60_000, "target": s.base_url}
+    assert read_json(config_path)[section] == {org: failed}
     worker = spawn_worker(
         "refresh", config_path, org, make_settings().base_url, env={"LOOKUP": kind.name}
     )

@@ -27,7 +27,8 @@ from overage_credit_grant.shell import (
 from ..support.backend import TOKEN, MakeSettings
 from ..support.clock import Clock
 from ..support.files import FileState, read_json, write_json
-from ..support.lookups import GRANT_KIND, KINDS, SEATS_KIND, Kind, answer, each_kind
+from ..support.lookups import GRANT_KIND, KINDS, SEATS_KIND, Kind
+from ..support.marks import answer, each_kind
 
 
 @each_kind

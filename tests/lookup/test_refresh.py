@@ -188,7 +188,8 @@ def test_failed_fetch_writes_nothing_and_logs_without_the_token(
     assert outcome.status is expected
     assert outcome.fetch_failed
     after = read_json(config_path)
-    assert after.pop(BACKOFF_KEY) == {org: {"failures": 1, "retry_at": clock.now_ms + 60_000}}
+    failed = {"failures": 1, "retry_at": clock.now_ms + 60_000, "target": make_settings().base_url}
+    assert after.pop(BACKOFF_KEY) == {org: failed}
     assert after == config
     seeded(config_path, org, {**GRANT_BODY, "amount_minor_units": 1}, clock.now_ms - 1)
     before = FileState.of(config_path)

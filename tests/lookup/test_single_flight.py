@@ -19,7 +19,8 @@ from overage_credit_grant.shell import (
 
 from ..support.backend import GRANT_BODY, MakeSettings, grant_path, per_org_grant, slowly
 from ..support.files import OTHER_ORG, read_json
-from ..support.lookups import Kind, each_kind
+from ..support.lookups import Kind
+from ..support.marks import each_kind
 from ..support.workers import collect, spawn_worker, start_together
 
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-
-from werkzeug import Request, Response
+from typing import TYPE_CHECKING
 
 from overage_credit_grant.core import GrantInfo, decode_grant_info
-from overage_credit_grant.shell import Settings
 
-MakeSettings = Callable[..., Settings]
+if TYPE_CHECKING:
+    from werkzeug import Request, Response
+
+    from overage_credit_grant.shell import Settings
+
+MakeSettings = Callable[..., "Settings"]
 
 TOKEN = "sk-ant-oat01-TEST-TOKEN-never-print-me-7f3a"
 GRANT_BODY = {
@@ -33,6 +36,8 @@ def slowly(body: object = GRANT_BODY, delay_s: float = 1.0) -> Callable[[Request
     """A handler that answers `body` as JSON after `delay_s` seconds."""
 
     def handler(_: Request) -> Response:
+        from werkzeug import Response
+
         time.sleep(delay_s)
         return Response(json.dumps(body), content_type="application/json")
 
@@ -44,6 +49,8 @@ def per_org_grant(delay_s: float = 0.0) -> Callable[[Request], Response]:
     each org's stored entry says which answer it came from."""
 
     def handler(request: Request) -> Response:
+        from werkzeug import Response
+
         time.sleep(delay_s)
         org = request.path.split("/")[4]
         body = {**GRANT_BODY, "amount_minor_units": int(org[:4], 16)}

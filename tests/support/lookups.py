@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from pytest_httpserver import HTTPServer
 from returns.result import Failure, Result, Success
 
 from overage_credit_grant.core import GRANT_CACHE, GrantInfo, PerOrgCache, encode_grant_info
@@ -87,12 +84,3 @@ BY_NAME = {kind.name: kind for kind in KINDS}
 LOOKUPS: dict[str, PerOrgLookup[Any]] = {kind.name: kind.lookup for kind in KINDS}
 
 assert GRANT.cache is GRANT_CACHE
-
-each_kind = pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
-
-
-def answer(server: HTTPServer, kind: Kind, org: str, body: object, status: int = 200) -> None:
-    """Make the loopback backend answer `kind`'s request for `org` with `body` as JSON."""
-    server.expect_request(kind.path(org)).respond_with_data(
-        json.dumps(body), status=status, content_type="application/json"
-    )
