@@ -15,12 +15,23 @@ from . import (
     fleet,
     hot_read,
     near_cache,
+    real_profile,
     update_cost,
     writes,
 )
 from ._common import HERE, Report, machine, redis_server
 
-SECTIONS = [hot_read, cold_start, writes, coalescing, update_cost, contention, fleet, near_cache]
+SECTIONS = [
+    hot_read,
+    cold_start,
+    writes,
+    coalescing,
+    update_cost,
+    contention,
+    fleet,
+    near_cache,
+    real_profile,
+]
 BY_NAME = {section.NAME: section for section in SECTIONS}
 
 

@@ -18,7 +18,7 @@ from ._backoff import (
     failure_count,
     retry_wait_ms,
 )
-from ._cache import CACHE_TTL_MS, CacheEntry, PerOrgCache, is_fresh
+from ._cache import CACHE_TTL_MS, CacheEntry, PerOrgCache, freshness_window, is_fresh
 from ._grant import (
     GrantInfo,
     decode_grant_info,
@@ -54,6 +54,7 @@ __all__ = [
     "failure_count",
     "format_grant_amount",
     "format_minor_units",
+    "freshness_window",
     "is_essential_traffic_only",
     "is_fresh",
     "is_upsell_eligible",

@@ -23,7 +23,7 @@ fresh, and an entry stamped in the future (clock skew) is stale.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Generic, TypeVar
 
 from returns.maybe import Maybe, Nothing, Some
@@ -32,7 +32,7 @@ from returns.result import Result, Success
 from ._grant import is_valid_org_id
 from ._record import Record
 
-__all__ = ["CACHE_TTL_MS", "CacheEntry", "PerOrgCache", "is_fresh"]
+__all__ = ["CACHE_TTL_MS", "CacheEntry", "PerOrgCache", "freshness_window", "is_fresh"]
 
 CACHE_TTL_MS: Final = 60 * 60 * 1000  # one hour
 
@@ -45,6 +45,18 @@ _TIMESTAMP: Final = "timestamp"
 def is_fresh(timestamp_ms: int, now_ms: int, ttl_ms: int = CACHE_TTL_MS) -> bool:
     """`0 <= now_ms - timestamp_ms <= ttl_ms`: a future stamp is never fresh."""
     return 0 <= now_ms - timestamp_ms <= ttl_ms
+
+
+def freshness_window(
+    timestamps: Iterable[int], now_ms: int, ttl_ms: int = CACHE_TTL_MS
+) -> tuple[int | None, int | None]:
+    """The span ``[start, end)`` around `now_ms` in which `is_fresh` gives, for every stamp
+    of `timestamps`, the answer it gives at `now_ms` (None: no bound on that side). An
+    answer worked out from which entries are fresh holds for that whole span."""
+    points = {point for t in timestamps for point in (t, t + ttl_ms + 1)}
+    start = max((p for p in points if p <= now_ms), default=None)
+    end = min((p for p in points if p > now_ms), default=None)
+    return start, end
 
 
 class CacheEntry(Record, Generic[T]):

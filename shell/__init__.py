@@ -14,10 +14,10 @@ is made from it, and a test checks that the type checker's imports below say the
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not `typing`'s: a status line must not pay for importing it
 if TYPE_CHECKING:
+    from typing import Any
+
     from overage_credit_grant.core import GrantInfo as GrantInfo
     from overage_credit_grant.core import __version__ as __version__
 
@@ -95,6 +95,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib  # noqa: PLC0415
+
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value

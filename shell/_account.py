@@ -12,12 +12,16 @@ import os
 from collections.abc import Mapping
 from typing import Final
 
-from overage_credit_grant.core import is_valid_org_id
+from overage_credit_grant.core import CACHE_KEY, is_valid_org_id
 
 from ._memo import Memo, memo
-from ._settings import ORG_ENV, TOKEN_ENV, Settings, StrPath
+from ._places import ACCOUNT_KEY, CLAUDE_CODE_KEYS, ORG_ENV, TOKEN_ENV
+from ._settings import Settings, StrPath
 
 __all__ = [
+    "ACCOUNT_KEY",
+    "CLAUDE_CODE_KEYS",
+    "claude_code_config",
     "is_protected_path",
     "no_organization",
     "no_token",
@@ -54,20 +58,26 @@ def _read_json_object(path: StrPath | None) -> Mapping[str, object] | None:
     return None if read is None else parse_config(read[1]).value_or(None)
 
 
-def raw_organization(settings: Settings) -> str | None:
-    """The organization id as configured (not yet validated), or None when there is none.
+def claude_code_config(settings: Settings, key: str = CACHE_KEY) -> Mapping[str, object]:
+    """The top-level keys we use of Claude Code's global config (the account, and `key`'s
+    section), or ``{}``. Only these keys are parsed of a large file in Claude Code's own
+    layout; what was read is reused while the file's stat signature is unchanged, and
+    (`settings.file_check_s`) trusted that long without a `stat`. Never locked or written."""
+    path = settings.claude_config_path
+    if path is None:
+        return {}
+    from ._store.files import read_keys_cached  # noqa: PLC0415  (keeps settings import-light)
 
-    Claude Code's global config can be large, so its parse is reused while the file's
-    stat signature is unchanged (the same cache the config store uses).
-    """
+    keys = CLAUDE_CODE_KEYS if key in CLAUDE_CODE_KEYS else (*CLAUDE_CODE_KEYS, key)
+    return read_keys_cached(path, keys, settings.file_check_s).value_or({})
+
+
+def raw_organization(settings: Settings) -> str | None:
+    """The organization id as configured (not yet validated), or None when there is none:
+    the explicit setting, else ``oauthAccount.organizationUuid`` of Claude Code's config."""
     if settings.organization is not None:
         return settings.organization
-    if settings.claude_config_path is None:
-        return None
-    from ._store.files import read_json_cached  # noqa: PLC0415  (keeps settings import-light)
-
-    config = read_json_cached(settings.claude_config_path).value_or({})
-    account = config.get("oauthAccount")
+    account = claude_code_config(settings).get(ACCOUNT_KEY)
     org = account.get("organizationUuid") if isinstance(account, Mapping) else None
     return org if isinstance(org, str) and org else None
 

@@ -28,14 +28,8 @@ from returns.result import Failure
 
 from overage_credit_grant.core import retry_wait_ms
 
-from ._settings import (
-    BASE_URL_ENV,
-    CONFIG_ENV,
-    ORG_ENV,
-    REDIS_URL_ENV,
-    TOKEN_ENV,
-    Settings,
-)
+from ._places import BASE_URL_ENV, CONFIG_ENV, ORG_ENV, REDIS_URL_ENV, TOKEN_ENV
+from ._settings import Settings
 from ._spec import LookupSpec, backoff_of, sections_of
 from ._store.port import LeaseStatus, Store
 

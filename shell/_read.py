@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Generic, Literal, TypeAlias, TypeVar
 from overage_credit_grant.core import PerOrgCache, is_fresh
 from overage_credit_grant.core._record import Record
 
-from ._account import valid_organization
+from ._account import claude_code_config, valid_organization
 from ._memo import Memo, memo
 from ._settings import Settings, StrPath
-from ._store.files import read_json_cached
 from ._store_choice import config_is_protected, store_for
 
 if TYPE_CHECKING:
@@ -83,11 +82,11 @@ def our_entry(store: Store, cache: PerOrgCache[T], org: str) -> Found[T] | None:
 def claude_code_entry(s: Settings, cache: PerOrgCache[T], org: str) -> Found[T] | None:
     """The org's entry in Claude Code's global config, under the same key and decoded by
     the same strict rules; None when there is none. The file is only ever read (never
-    locked, never written); its parse is reused while its stat signature is unchanged."""
+    locked, never written): see `claude_code_config`."""
     path = s.claude_config_path
     if path is None:
         return None
-    config = read_json_cached(path).value_or({})
+    config = claude_code_config(s, cache.key)
     key = ("claude_code", path, cache.key, org)
     return _found_in(key, config, cache, org, "claude_code", path)
 

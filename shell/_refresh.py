@@ -242,7 +242,7 @@ def _someone_was_quicker(
     """Whether, by the time we hold the lease, another caller has stored the entry or a
     failure since our call began (a stamp later than now, from a skewed clock, does not
     count: it must not silence us forever)."""
-    config = store.read(org, sections_of(lookup))
+    config = store.read_checked(org, sections_of(lookup)).value_or({})
     now = s.clock()
     stamp = lookup.cache.entry(config, org).map(lambda e: e.timestamp_ms).value_or(None)
     if stamp is not None and started_ms < stamp <= now:

@@ -15,6 +15,17 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from overage_credit_grant.core._record import Record, field
 
+from ._places import (
+    BASE_URL_ENV,
+    CONFIG_ENV,
+    NEAR_CACHE_ENV,
+    ORG_ENV,
+    REDIS_URL_ENV,
+    TOKEN_ENV,
+    claude_paths,
+    default_config_path,
+)
+
 if TYPE_CHECKING:
     from ._store.port import Store
 
@@ -28,14 +39,6 @@ __all__ = [
 StrPath: TypeAlias = "str | os.PathLike[str]"  # a str or a pathlib.Path, as you like
 
 DEFAULT_BASE_URL: Final = "https://api.anthropic.com"
-CONFIG_ENV: Final = "OVERAGE_GRANT_CONFIG"
-BASE_URL_ENV: Final = "OVERAGE_GRANT_BASE_URL"
-REDIS_URL_ENV: Final = "OVERAGE_GRANT_REDIS_URL"
-NEAR_CACHE_ENV: Final = "OVERAGE_GRANT_REDIS_NEAR_CACHE"
-ORG_ENV: Final = "CLAUDE_CODE_ORGANIZATION_UUID"
-TOKEN_ENV: Final = "CLAUDE_CODE_OAUTH_TOKEN"  # noqa: S105  (a variable name)
-CLAUDE_DIR_ENV: Final = "CLAUDE_CONFIG_DIR"
-_APP_NAME: Final = "overage-credit-grant"
 
 
 def wall_clock_ms() -> int:
@@ -51,7 +54,10 @@ class Settings(Record):
     `store`, when given, replaces the JSON file store; `redis_url` selects the shared
     Redis store (`store_timeout_s` bounds each of its calls; `redis_near_cache` keeps the
     records read in memory, coherent through Redis's invalidations: on by default, off
-    with ``OVERAGE_GRANT_REDIS_NEAR_CACHE=0``).
+    with ``OVERAGE_GRANT_REDIS_NEAR_CACHE=0``). `file_check_s`: how long a lock-free read
+    trusts its last look at a file (our config, Claude Code's) before it looks again: a
+    change another process makes is seen within that time, and this process's own writes
+    at once; 0 looks every time.
     """
 
     config_path: StrPath
@@ -75,19 +81,13 @@ class Settings(Record):
     redis_url: str | None = field(default=None, repr=False)  # may carry a password
     store_timeout_s: float = 1.0
     redis_near_cache: bool = True
+    file_check_s: float = 0.25
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """The defaults, read from `env` (the process environment if None)."""
         env = dict(os.environ) if env is None else dict(env)
-        claude_dir = env.get(CLAUDE_DIR_ENV) or ""
-        if claude_dir:
-            claude_config = os.path.join(claude_dir, ".claude.json")
-            credentials = os.path.join(claude_dir, ".credentials.json")
-        else:
-            home = os.path.expanduser("~")
-            claude_config = os.path.join(home, ".claude.json")
-            credentials = os.path.join(home, ".claude", ".credentials.json")
+        claude_config, credentials = claude_paths(env)
         config = env.get(CONFIG_ENV) or ""
         fields: dict[str, Any] = {
             "organization": env.get(ORG_ENV) or None,
@@ -103,11 +103,5 @@ class Settings(Record):
             **overrides,
         }
         if "config_path" not in fields:
-            fields["config_path"] = config or _default_config_path()
+            fields["config_path"] = config or default_config_path(env)
         return cls(**fields)
-
-
-def _default_config_path() -> str:
-    import platformdirs  # noqa: PLC0415  (only when no path is configured)
-
-    return os.path.join(platformdirs.user_config_dir(_APP_NAME), "config.json")

@@ -31,7 +31,7 @@ __all__ = [
 
 PROTECTED: Final = "config path is one of Claude Code's own files; it is never written"
 
-_file_stores: Memo[tuple[StrPath, float], FileStore] = memo("file store by path")
+_file_stores: Memo[tuple[StrPath, float, float], FileStore] = memo("file store by path")
 _protected: Memo[tuple[StrPath, tuple[StrPath, ...]], bool] = memo("is a path Claude Code's")
 
 
@@ -46,13 +46,17 @@ def store_for(settings: Settings) -> Store:
             timeout_s=settings.store_timeout_s,
             near_cache=settings.redis_near_cache,
         )
-    key = (settings.config_path, settings.lock_timeout_s)
+    key = (settings.config_path, settings.lock_timeout_s, settings.file_check_s)
     store = _file_stores.get(key)
     if store is None:
-        # Our reducers add no NaN or Infinity, so orjson (if installed) may write.
         store = _file_stores.put(
             key,
-            FileStore(settings.config_path, lock_timeout_s=settings.lock_timeout_s, fast_json=True),
+            FileStore(
+                settings.config_path,
+                lock_timeout_s=settings.lock_timeout_s,
+                fast_json=True,  # our reducers add no NaN or Infinity: orjson may write
+                check_s=settings.file_check_s,
+            ),
         )
     return store
 

@@ -74,6 +74,9 @@ def make_settings(
             "read_timeout_s": 1.0,
             "total_timeout_s": 2.0,
             "env": {},
+            # The tests rewrite files by hand and read them back at once: look every time
+            # (tests/lookup/test_read.py checks the default, a look every 0.25 s).
+            "file_check_s": 0.0,
         }
         return Settings(**{**base, **overrides})  # type: ignore[arg-type]
 

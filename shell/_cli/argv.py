@@ -11,8 +11,10 @@ argparse accepts too, with the same values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+TYPE_CHECKING = False  # not `typing`'s: the status line imports this module
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Final
 
 __all__ = ["COMMANDS", "Options", "command_of", "parse_fast", "parse_lenient"]
 

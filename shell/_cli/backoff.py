@@ -8,8 +8,11 @@ from collections.abc import Mapping
 from overage_credit_grant.core import BackoffState, backoff_states
 
 from .._grant import GRANT
-from .._settings import Settings
-from .._store.port import Store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .._settings import Settings
+    from .._store.port import Store
 
 __all__ = ["FORCE_HINT", "as_json", "describe", "org_backoff", "store_backoffs"]
 

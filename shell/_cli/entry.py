@@ -13,21 +13,38 @@ requests nor filelock nor the HTTP server.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
-from typing import Any
 
 from .argv import command_of, parse_fast
 
-__all__ = ["main"]
+TYPE_CHECKING = False  # not `typing`'s: the status line's fast path must not load it
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+__all__ = ["COMMANDS", "main"]
 
 PROG = "overage-grant"
+# Each command's module and function: a command loads only what it uses.
+COMMANDS = {
+    "show": ".show:cmd_show",
+    "refresh": ".commands:cmd_refresh",
+    "invalidate": ".commands:cmd_invalidate",
+    "status": ".status:cmd_status",
+    "serve": ".serving:cmd_serve",
+    "demo": ".commands:cmd_demo",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (the console script exits with it)."""
     words = sys.argv[1:] if argv is None else list(argv)
     if command_of(words) == "statusline":
+        from .fastline import replay  # noqa: PLC0415  (os and sys: nothing else is loaded)
+
+        if replay(words, os.environ):
+            return 0
         from .statusline import run_from_argv  # noqa: PLC0415
 
         return run_from_argv(words)
@@ -52,9 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The library logs failures; the command already says them in its one error line.
     quiet()
     try:
-        from .commands import COMMANDS  # noqa: PLC0415
+        import importlib  # noqa: PLC0415
 
-        return COMMANDS[args.command](args)
+        module, _, function = COMMANDS[args.command].partition(":")
+        return int(getattr(importlib.import_module(module, __package__), function)(args))
     except CommandFailed as failure:
         return _failed(failure, as_json)
     except KeyboardInterrupt:

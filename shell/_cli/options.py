@@ -8,6 +8,7 @@ environment or Claude Code's files is a setting the command refuses (exit 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from returns.result import Failure
@@ -61,8 +62,8 @@ def _shown(value: str) -> str:
     return repr(value[:60] + ("..." if len(value) > 60 else ""))
 
 
-def settings_of(args: Any) -> Settings:
-    """`Settings.from_env()` with the command line's options over it."""
+def settings_of(args: Any, env: Mapping[str, str] | None = None) -> Settings:
+    """`Settings.from_env(env)` with the command line's options over it."""
     overrides: dict[str, Any] = {}
     if args.config is not None:
         overrides["config_path"] = args.config
@@ -73,4 +74,4 @@ def settings_of(args: Any) -> Settings:
     if args.redis_url is not None:
         overrides["redis_url"] = args.redis_url
     # One command, one process: a near cache would only cost its listener's connection.
-    return Settings.from_env(redis_near_cache=False, **overrides)
+    return Settings.from_env(env, redis_near_cache=False, **overrides)

@@ -12,20 +12,15 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from .._outcomes import InvalidateStatus, RefreshStatus
-
 __all__ = [
     "EXIT_CODES",
     "EXIT_FAILURE",
     "EXIT_NOTHING",
     "EXIT_OK",
     "EXIT_USAGE",
-    "INVALIDATE_EXIT",
-    "REFRESH_EXIT",
     "CommandFailed",
     "age",
     "emit",
-    "words",
 ]
 
 EXIT_OK: Final = 0
@@ -41,44 +36,6 @@ EXIT_CODES: Final = {
     "form (an --org that is not a UUID, a URL that does not parse, a port outside 0-65535)",
     EXIT_NOTHING: "nothing to show, or not logged in: no organization, no credentials, "
     "nothing cached",
-}
-
-_R = RefreshStatus
-REFRESH_EXIT: Final[dict[RefreshStatus, int]] = {
-    _R.WRITTEN: EXIT_OK,
-    _R.UNCHANGED: EXIT_OK,
-    _R.SKIPPED_ESSENTIAL_TRAFFIC: EXIT_OK,  # as the user asked
-    _R.SKIPPED_NO_ORGANIZATION: EXIT_NOTHING,
-    _R.SKIPPED_NO_CREDENTIALS: EXIT_NOTHING,
-    _R.SKIPPED_IN_FLIGHT: EXIT_OK,  # another process is fetching it
-    _R.FRESH_IN_CLAUDE_CODE: EXIT_OK,
-    _R.BACKING_OFF: EXIT_FAILURE,
-    _R.REFUSED_INVALID_ORG: EXIT_FAILURE,
-    _R.REFUSED_INSECURE_URL: EXIT_FAILURE,
-    _R.REFUSED_MALFORMED_URL: EXIT_FAILURE,
-    _R.REFUSED_UNSAFE_CONFIG: EXIT_FAILURE,
-    _R.FETCH_FAILED_HTTP: EXIT_FAILURE,
-    _R.FETCH_FAILED_NETWORK: EXIT_FAILURE,
-    _R.FETCH_FAILED_TIMEOUT: EXIT_FAILURE,
-    _R.FETCH_FAILED_PAYLOAD: EXIT_FAILURE,
-    _R.LOCK_TIMEOUT: EXIT_FAILURE,
-    _R.CONFIG_UNREADABLE: EXIT_FAILURE,
-    _R.WRITE_FAILED: EXIT_FAILURE,
-    _R.STORE_UNAVAILABLE: EXIT_FAILURE,
-    _R.INTERNAL_ERROR: EXIT_FAILURE,
-}
-_I = InvalidateStatus
-INVALIDATE_EXIT: Final[dict[InvalidateStatus, int]] = {
-    _I.REMOVED: EXIT_OK,
-    _I.NOTHING_TO_REMOVE: EXIT_OK,
-    _I.NO_ORGANIZATION: EXIT_NOTHING,
-    _I.REFUSED_INVALID_ORG: EXIT_FAILURE,
-    _I.REFUSED_UNSAFE_CONFIG: EXIT_FAILURE,
-    _I.LOCK_TIMEOUT: EXIT_FAILURE,
-    _I.CONFIG_UNREADABLE: EXIT_FAILURE,
-    _I.WRITE_FAILED: EXIT_FAILURE,
-    _I.STORE_UNAVAILABLE: EXIT_FAILURE,
-    _I.INTERNAL_ERROR: EXIT_FAILURE,
 }
 
 
@@ -109,17 +66,6 @@ def emit(args: Any, data: dict[str, object], text: str) -> None:
         print(json.dumps({"status": "ok", **data, "exit_code": EXIT_OK}, indent=2))
     else:
         print(text)
-
-
-_WORDS: Final[dict[RefreshStatus | InvalidateStatus, str]] = {
-    RefreshStatus.SKIPPED_ESSENTIAL_TRAFFIC: "skipped, non-essential traffic is off",
-}
-
-
-def words(status: RefreshStatus | InvalidateStatus, detail: str) -> str:
-    """An outcome in words: ``unchanged``, ``fetch failed http: HTTP 503``."""
-    said = _WORDS.get(status) or status.value.replace("_", " ")
-    return f"{said}: {detail}" if detail else said
 
 
 def age(ms: int) -> str:

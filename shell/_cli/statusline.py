@@ -8,9 +8,11 @@ stdin and shows the first line it prints. This command:
 * prints the grant from the cache (ours, or Claude Code's own fresh entry) in one line:
   the seed's upsell wording when the org is upsell-eligible, ``$5 extra usage granted``
   once the grant is claimed, an empty line when there is nothing to say; ``--format``
-  fits it into a line of your own;
+  fits it into a line of your own (`lines`);
 * when nothing fresh is cached, starts a detached background refresh (`_background`)
   and returns without waiting; the next render shows the result;
+* when nothing changed since the last render, replays its answer (`fastline`) without
+  loading the rest of the package;
 * always exits 0, prints no traceback, and never imports argparse, requests, filelock or
   logging's handlers on its way to the answer. What it cannot use (an unknown option, a
   missing value, an option value of the wrong form, a template field it does not know)
@@ -24,136 +26,70 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING, Final, TextIO
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from overage_credit_grant.core import is_upsell_eligible
+from overage_credit_grant.core import freshness_window
 
-from .._grant import GRANT, format_grant_amount
+from .._account import valid_organization
+from .._grant import GRANT
+from .._read import claude_code_entry, our_entry
 from .._settings import Settings
+from .._store_choice import store_for
+from . import fastline
+from .lines import FIELDS, grant_state, statusline_text, unknown_fields
 
 if TYPE_CHECKING:
     from overage_credit_grant.core import GrantInfo
 
-__all__ = ["FIELDS", "fill", "run_from_argv", "run_statusline", "statusline_text", "unknown_fields"]
+__all__ = ["run_from_argv", "run_statusline"]
 
 GRANT_REF: Final = "overage_credit_grant.shell._grant:GRANT"
-_STDIN_LIMIT: Final = 1 << 20
-_STDIN_WAIT_S: Final = 0.2
-FIELDS: Final = ("amount", "line", "state")
+PREFIX: Final = "overage-grant statusline: "
+RefreshStarter = Callable[[Settings], str]
 
 
-def grant_state(info: GrantInfo | None) -> tuple[str, str, str] | None:
-    """(state, amount, default line) for a grant worth a line: ``available`` (the seed's
-    upsell) or ``granted``; None when there is nothing to say."""
-    amount = format_grant_amount(info) if info is not None else None
-    if info is None or amount is None:
-        return None
-    if is_upsell_eligible(info):
-        return "available", amount, f"{amount} in extra usage for third-party apps"
-    if info.granted and info.amount_minor_units:
-        return "granted", amount, f"{amount} extra usage granted"
-    return None
+def _start_detached(settings: Settings) -> str:
+    from .._background import refresh_detached  # noqa: PLC0415
+
+    return refresh_detached(GRANT, GRANT_REF, settings)
 
 
-def statusline_text(info: GrantInfo | None, template: str | None = None) -> str:
-    """The line for a grant: the upsell, the granted amount, or empty; through `template`."""
-    said = grant_state(info)
-    if said is None:
-        return ""
-    state, amount, line = said
-    text = line if template is None else fill(template, amount=amount, line=line, state=state)
-    return " ".join(text.split("\n")).replace("\r", " ")
+class Answer:
+    """What a render prints, whether it came from a fresh value (then no refresh was
+    needed, and it may be replayed), and the stamps of the entries it looked at."""
+
+    __slots__ = ("fresh", "line", "stamps")
+
+    def __init__(self, line: str, fresh: bool, stamps: list[int]) -> None:
+        self.line, self.fresh, self.stamps = line, fresh, stamps
 
 
-def unknown_fields(template: str) -> list[str]:
-    """The ``{name}`` fields of `template` that `fill` leaves as written (unknown names, an
-    unclosed brace)."""
-    found: list[str] = []
-    i = 0
-    while i < len(template):
-        char = template[i]
-        if char in "{}" and template.startswith(char * 2, i):
-            i += 2
-            continue
-        if char == "{":
-            end = template.find("}", i)
-            name = template[i + 1 : end] if end != -1 else template[i:]
-            if end == -1 or name not in FIELDS:
-                found.append("{" + name + ("}" if end != -1 else ""))
-            i = end + 1 if end != -1 else len(template)
-            continue
-        i += 1
-    return found
-
-
-def fill(template: str, **values: str) -> str:
-    """`template` with ``{name}`` replaced for the given names; ``{{``/``}}`` are braces;
-    anything else is left as written (no attribute access, no format specs, no errors)."""
-    out: list[str] = []
-    i = 0
-    while i < len(template):
-        char = template[i]
-        if char in "{}" and template.startswith(char * 2, i):
-            out.append(char)
-            i += 2
-            continue
-        if char == "{":
-            end = template.find("}", i)
-            name = template[i + 1 : end] if end != -1 else ""
-            if name in values:
-                out.append(values[name])
-                i = end + 1
-                continue
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def drain_stdin(stream: TextIO | None = None) -> bytes:
-    """Whatever is on stdin, read for at most a moment and at most 1 MiB; never blocks."""
-    try:
-        fd = (stream or sys.stdin).fileno()
-        if os.isatty(fd):
-            return b""
-        import select  # noqa: PLC0415
-        import time  # noqa: PLC0415
-
-        chunks: list[bytes] = []
-        size, deadline = 0, time.monotonic() + _STDIN_WAIT_S
-        while size < _STDIN_LIMIT:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                break
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    except (OSError, ValueError, AttributeError):
-        return b""
-
-
-def run_statusline(
+def answer(
     settings: Settings,
     template: str | None,
-    out: TextIO | None = None,
     *,
     as_json: bool = False,
-) -> int:
-    """Print the line; start a background refresh when nothing fresh is cached. Returns 0."""
-    out = out or sys.stdout
-    line, info, refresh = "", None, "not_needed"
+    start_refresh: RefreshStarter = _start_detached,
+) -> Answer:
+    """The line (or JSON object) for the current organization; starts a refresh when
+    nothing fresh is cached. Never raises."""
+    info: GrantInfo | None = None
+    stamps: list[int] = []
+    refresh = "not_needed"
     try:
-        drain_stdin()
-        info = GRANT.get(settings)
-        if info is None:
-            from .._background import refresh_detached  # noqa: PLC0415
-
-            refresh = refresh_detached(GRANT, GRANT_REF, settings)
+        found = GRANT.find(settings)
+        info = None if found is None else found.value
+        org = valid_organization(settings)
+        if org is not None:
+            entries = [our_entry(store_for(settings), GRANT.cache, org)]
+            entries.append(claude_code_entry(settings, GRANT.cache, org))
+            stamps = [entry.timestamp_ms for entry in entries if entry is not None]
+        if found is None:
+            refresh = start_refresh(settings)
         line = statusline_text(info, template)
     except Exception:  # a status line shows nothing rather than a traceback
-        refresh = "internal_error"
+        line, refresh = "", "internal_error"
     if as_json:
         import json  # noqa: PLC0415
 
@@ -168,48 +104,94 @@ def run_statusline(
                 "exit_code": 0,
             }
         )
-    try:
-        out.write(line + "\n")
-        out.flush()
-    except (OSError, ValueError):
-        pass  # the reader went away: nothing to tell it
+    return Answer(line, refresh == "not_needed", stamps)
+
+
+def run_statusline(
+    settings: Settings,
+    template: str | None,
+    out: TextIO | None = None,
+    *,
+    as_json: bool = False,
+) -> int:
+    """Print the line; start a background refresh when nothing fresh is cached. Returns 0."""
+    fastline.drain_stdin()
+    _write(out or sys.stdout, answer(settings, template, as_json=as_json).line)
     return 0
 
 
-def run_from_argv(argv: list[str]) -> int:
+def run_from_argv(
+    argv: list[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    clock: Callable[[], int] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    start_refresh: RefreshStarter = _start_detached,
+    remember: bool = True,
+) -> int:
     """``overage-grant [OPTIONS] statusline [OPTIONS]``, whatever the options are: what it
-    cannot use is said in one line on stderr, and the line is printed anyway. Returns 0."""
-    problems: list[str] = []
+    cannot use is said in one line on stderr, and the line is printed anyway. A render
+    that found a fresh value is recorded for `fastline.replay` (with `remember`). Returns 0."""
+    env = os.environ if env is None else env
     try:
-        from .argv import parse_fast, parse_lenient  # noqa: PLC0415
-        from .options import settings_of, usage_problem  # noqa: PLC0415
+        options, problems = _read_options(argv)
+        from .options import settings_of  # noqa: PLC0415
 
-        options = parse_fast(argv)
-        if options is None:
-            options, ignored = parse_lenient(argv, "statusline")
-            if ignored:
-                problems.append("ignored " + " ".join(repr(w) for w in ignored[:3]))
-        problem = usage_problem(options)
-        if problem is not None:
-            problems.append(problem)
-        if options.format is not None and (unknown := unknown_fields(options.format)):
-            known = ", ".join("{" + name + "}" for name in FIELDS)
-            problems.append(f"--format: unknown {' '.join(unknown)} (known: {known})")
-        settings = settings_of(options)
+        settings = settings_of(options, env)
+        now = (clock or settings.clock)()
+        settings = settings.replace(clock=lambda: now)  # one moment for the whole render
+        files = _files_of(settings) if remember else None
     except Exception as exc:  # a broken install: an empty line, one word on stderr
-        _say([f"internal error ({type(exc).__name__})"])
-        return run_empty()
-    _say(problems)
-    return run_statusline(settings, options.format, as_json=options.json)
-
-
-def _say(problems: list[str]) -> None:
-    if problems:
-        with contextlib.suppress(OSError, ValueError):
-            print(f"overage-grant statusline: {'; '.join(problems)}", file=sys.stderr)
-
-
-def run_empty() -> int:
-    with contextlib.suppress(OSError, ValueError):
-        print(flush=True)
+        _write(err or sys.stderr, f"{PREFIX}internal error ({type(exc).__name__})")
+        _write(out or sys.stdout, "")
+        return 0
+    fastline.drain_stdin()
+    said = answer(settings, options.format, as_json=options.json, start_refresh=start_refresh)
+    problem = PREFIX + "; ".join(problems) if problems else ""
+    _write(out or sys.stdout, said.line)
+    if problem:
+        _write(err or sys.stderr, problem)
+    if files is not None and said.fresh:
+        window = freshness_window(said.stamps, now, GRANT.cache.ttl_ms)
+        claude = settings.claude_config_path
+        claude_path = None if claude is None else os.fspath(claude)
+        fastline.record(argv, env, files, window, said.line, problem, claude_path)
     return 0
+
+
+def _read_options(argv: list[str]) -> tuple[Any, list[str]]:
+    """The options, and what cannot be used of them (said on stderr)."""
+    from .argv import parse_fast, parse_lenient  # noqa: PLC0415
+    from .options import usage_problem  # noqa: PLC0415
+
+    problems: list[str] = []
+    options = parse_fast(argv)
+    if options is None:
+        options, ignored = parse_lenient(argv, "statusline")
+        if ignored:
+            problems.append("ignored " + " ".join(repr(w) for w in ignored[:3]))
+    problem = usage_problem(options)
+    if problem is not None:
+        problems.append(problem)
+    if options.format is not None and (unknown := unknown_fields(options.format)):
+        known = ", ".join("{" + name + "}" for name in FIELDS)
+        problems.append(f"--format: unknown {' '.join(unknown)} (known: {known})")
+    return options, problems
+
+
+def _files_of(settings: Settings) -> list[tuple[str, str]] | None:
+    """The signatures of the files a render of `settings` reads, before it reads them;
+    None when the render reads something else (a store object, Redis)."""
+    if settings.store is not None or settings.redis_url:
+        return None
+    paths = [os.fspath(settings.config_path)]
+    if settings.claude_config_path is not None:
+        paths.append(os.fspath(settings.claude_config_path))
+    return fastline.signatures(paths)
+
+
+def _write(stream: TextIO, text: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # the reader went away: nothing to tell
+        stream.write(text + "\n")
+        stream.flush()

@@ -12,6 +12,10 @@ The file store's rules, each one there because configs have been lost without it
   (a new inode), so a changed file is always seen. A foreign program rewriting the file
   *in place* with the same size within one mtime tick could be missed until the next
   change; updates never trust this cache.
+* The hot `read` may trust a signature checked less than `check_s` ago without a `stat`
+  (`Settings.file_check_s`, 0.25 s by default): another process's change is then seen
+  within that time, this process's own writes at once. `read_checked`, which the write
+  paths use, always looks.
 * `update` takes ``<config>.lock`` (filelock, bounded wait), re-reads the file from
   disk under the lock, runs the reducer, and writes only if the reducer returned a
   different object. A write goes to a temp file in the same folder, is fsynced,
@@ -38,42 +42,57 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from returns.result import Failure, Result, Success
 
 from .._memo import Memo, memo
-from .jsonio import not_regular, parse_config, read_regular_file
+from .jsonio import (
+    not_regular,
+    parse_config,
+    read_all,
+    read_regular_file,
+    with_regular_file,
+)
+from .toplevel import top_level_values
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from .port import Config, LeaseStatus, Reducer, StoreError, UpdateResult
 
-__all__ = ["FileStore", "read_json_cached"]
+__all__ = ["FileStore", "forget_file", "read_json_cached", "read_keys_cached"]
 
 _SNAPSHOT_LIMIT: Final = 64
 
+Load = Callable[[str], Result["tuple[os.stat_result, Result[Config, str]] | None", str]]
+
 
 class _Snapshot:
-    """One parse of the file and the stat signature it was read under (None: no file)."""
+    """One reading of a file: the stat signature it was read under (None: no file), what
+    it holds, and when (monotonic seconds) the signature was last checked."""
 
-    __slots__ = ("config", "result", "signature")
+    __slots__ = ("checked", "config", "result", "signature")
 
     def __init__(
         self,
         signature: tuple[int, int, int, int] | None,
         result: Result[Config, str],
         config: Config,
+        checked: float = 0.0,
     ) -> None:
         self.signature = signature
         self.result = result
         self.config = config  # the result's config, or {} when it is unusable
+        self.checked = checked
 
 
-_MISSING: Final = _Snapshot(None, Success({}), {})
-_snapshots: Memo[str, _Snapshot] = memo("parsed config file by path", _SNAPSHOT_LIMIT)
+_EMPTY: Final[Result[Config, str]] = Success({})
+_snapshots: Memo[tuple[str, tuple[str, ...] | None], _Snapshot] = memo(
+    "parsed config file by path", _SNAPSHOT_LIMIT
+)
 
 
 def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -84,38 +103,74 @@ def _unreadable(reason: str) -> _Snapshot:
     return _Snapshot(None, Failure(reason), {})
 
 
-def _snapshot(key: str) -> _Snapshot:
-    """The file's parse, reused while its stat signature is unchanged. The hot path:
-    one `stat` and a tuple comparison. Only a regular file is ever opened."""
+def _snapshot(path: str, keys: tuple[str, ...] | None, load: Load, max_age_s: float) -> _Snapshot:
+    """What the file holds, read again only when its stat signature changed. With
+    `max_age_s`, a signature checked less than that long ago is trusted without a `stat`:
+    the hot path is then one clock reading and a dictionary lookup. Only a regular file is
+    ever opened."""
+    memo_key = (path, keys)
+    cached = _snapshots.get(memo_key)
+    now = time.monotonic()
+    if cached is not None and max_age_s > 0 and now - cached.checked < max_age_s:
+        return cached
     try:
-        current = os.stat(key)
+        current = os.stat(path)
     except FileNotFoundError:
-        return _MISSING
+        return _snapshots.put(memo_key, _Snapshot(None, _EMPTY, {}, now))
     except OSError as exc:
         return _unreadable(f"config cannot be read: {exc.strerror or type(exc).__name__}")
-    cached = _snapshots.get(key)
     if cached is not None and cached.signature == _signature(current):
+        cached.checked = now
         return cached
     reason = not_regular(current.st_mode)
     if reason is not None:
         return _unreadable(reason)
-    match read_regular_file(key):
+    match load(path):
         case Success(None):
-            return _MISSING
-        case Success((st, data)):
-            result = parse_config(data)
-            snapshot = _Snapshot(_signature(st), result, result.value_or({}))
+            return _snapshots.put(memo_key, _Snapshot(None, _EMPTY, {}, now))
+        case Success((st, result)):
+            snapshot = _Snapshot(_signature(st), result, result.value_or({}), now)
         case failure:
             return _unreadable(failure.failure())
-    return _snapshots.put(key, snapshot)
+    return _snapshots.put(memo_key, snapshot)
 
 
-def read_json_cached(path: str | os.PathLike[str]) -> Result[Config, str]:
-    """Lock-free read of a JSON object file, reusing the parse while its stat is unchanged.
+def _load_whole(path: str) -> Result[tuple[os.stat_result, Result[Config, str]] | None, str]:
+    return read_regular_file(path).map(
+        lambda found: None if found is None else (found[0], parse_config(found[1]))
+    )
 
-    A missing file is ``{}``. The returned mapping is shared: never mutate it.
-    """
-    return _snapshot(os.fspath(path)).result
+
+def read_json_cached(path: str | os.PathLike[str], max_age_s: float = 0.0) -> Result[Config, str]:
+    """Lock-free read of a JSON object file, reusing the parse while its stat is unchanged
+    (and, with `max_age_s`, trusting a stat that recent). A missing file is ``{}``. The
+    returned mapping is shared: never mutate it."""
+    return _snapshot(os.fspath(path), None, _load_whole, max_age_s).result
+
+
+def read_keys_cached(
+    path: str | os.PathLike[str], keys: tuple[str, ...], max_age_s: float = 0.0
+) -> Result[Config, str]:
+    """`read_json_cached`, for a large file of which only some top-level `keys` are used:
+    the mapping holds just those keys, read without parsing the rest of the file when it
+    is in Claude Code's indented layout (see `toplevel`), else by parsing it whole."""
+
+    def read(fd: int, st: os.stat_result) -> tuple[os.stat_result, Result[Config, str]]:
+        scanned = top_level_values(fd, st.st_size, keys)
+        if scanned is not None:
+            return st, Success(scanned)
+        whole = parse_config(read_all(fd, st))
+        return st, whole.map(lambda config: {k: config[k] for k in keys if k in config})
+
+    def load(path: str) -> Result[tuple[os.stat_result, Result[Config, str]] | None, str]:
+        return with_regular_file(path, read)
+
+    return _snapshot(os.fspath(path), keys, load, max_age_s).result
+
+
+def forget_file(path: str | os.PathLike[str]) -> None:
+    """Forget what was read of `path` (this process just wrote it)."""
+    _snapshots.discard((os.fspath(path), None))
 
 
 class FileStore:
@@ -127,10 +182,12 @@ class FileStore:
         *,
         lock_timeout_s: float = 10.0,
         fast_json: bool = False,
+        check_s: float = 0.0,
     ) -> None:
         self.path = path
         self.lock_timeout_s = lock_timeout_s
         self.fast_json = fast_json
+        self.check_s = check_s
         self._name = os.fspath(path)
         self._key: str | None = None
 
@@ -156,14 +213,16 @@ class FileStore:
     def read_checked(
         self, org_id: str | None = None, sections: Sequence[str] = ()
     ) -> Result[Config, StoreError]:
+        """Always looks at the file (one `stat`; a parse only when it changed)."""
         from .port import StoreError, StoreErrorKind  # noqa: PLC0415
 
-        return _snapshot(self._name).result.alt(
+        return _snapshot(self._name, None, _load_whole, 0.0).result.alt(
             lambda reason: StoreError(StoreErrorKind.UNREADABLE, reason)
         )
 
     def read(self, org_id: str | None = None, sections: Sequence[str] = ()) -> Config:
-        return _snapshot(self._name).config
+        """The hot read: trusts a `stat` made less than `check_s` ago (0: every time)."""
+        return _snapshot(self._name, None, _load_whole, self.check_s).config
 
     # -- exclusive update and lease: in `filewrite` / `lease`, loaded by the first writer
 
@@ -172,7 +231,12 @@ class FileStore:
     ) -> UpdateResult:
         from .filewrite import update_file  # noqa: PLC0415  (readers never pay for it)
 
-        return update_file(self._target(), reducer, self.lock_timeout_s, fast_json=self.fast_json)
+        try:
+            return update_file(
+                self._target(), reducer, self.lock_timeout_s, fast_json=self.fast_json
+            )
+        finally:
+            forget_file(self._name)  # this process's next read looks at the file again
 
     def lease(
         self, org_id: str, section: str = ""

@@ -16,21 +16,25 @@ import importlib
 import json
 import os
 import stat
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
 
 from returns.result import Failure, Result, Success
 
 __all__ = [
     "MAX_CONFIG_BYTES",
+    "TooLarge",
     "describe_os_error",
     "fast_json_safe",
     "parse_config",
+    "read_all",
     "read_regular_file",
     "serialize_config",
+    "with_regular_file",
 ]
 
 Config = Mapping[str, object]
+R = TypeVar("R")
 
 MAX_CONFIG_BYTES: Final = 64 * 1024 * 1024
 _FAST_JSON_FROM: Final = 64 * 1024  # below this, orjson's import costs more than it saves
@@ -62,13 +66,18 @@ def not_regular(mode: int) -> str | None:
     return "config path is not a regular file"
 
 
-def read_regular_file(
-    path: str | os.PathLike[str], max_bytes: int = MAX_CONFIG_BYTES
-) -> Result[tuple[os.stat_result, bytes] | None, str]:
-    """The file's stat and bytes; `Success(None)` when it does not exist; never blocks.
+class TooLarge(ValueError):
+    """A file grew past the size cap while it was read."""
 
-    Anything but a regular file, or a file over `max_bytes`, is a `Failure` saying why.
-    """
+
+def with_regular_file(
+    path: str | os.PathLike[str],
+    use: Callable[[int, os.stat_result], R],
+    max_bytes: int = MAX_CONFIG_BYTES,
+) -> Result[R | None, str]:
+    """`use(fd, stat)` of the file, opened without blocking; `Success(None)` when it does
+    not exist. Anything but a regular file, or a file over `max_bytes`, is a `Failure`
+    saying why (and `use` is never called); so is an `OSError` or `TooLarge` it raises."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
@@ -82,18 +91,34 @@ def read_regular_file(
             return Failure(reason)
         if st.st_size > max_bytes:
             return Failure(f"config is larger than {max_bytes} bytes")
-        chunks: list[bytes] = []
-        size, step = 0, max(st.st_size + 1, 1 << 16)  # usually one read of the whole file
-        while chunk := os.read(fd, min(step, max_bytes + 1 - size)):
-            size += len(chunk)
-            if size > max_bytes:  # it grew while we read
-                return Failure(f"config is larger than {max_bytes} bytes")
-            chunks.append(chunk)
-        return Success((st, chunks[0] if len(chunks) == 1 else b"".join(chunks)))
+        return Success(use(fd, st))
+    except TooLarge:
+        return Failure(f"config is larger than {max_bytes} bytes")
     except OSError as exc:
         return Failure(f"config cannot be read: {describe_os_error(exc)}")
     finally:
         os.close(fd)
+
+
+def read_all(fd: int, st: os.stat_result, max_bytes: int = MAX_CONFIG_BYTES) -> bytes:
+    """What is left to read of `fd` (usually one read of the whole file); `TooLarge` when
+    it grows past `max_bytes` while it is read."""
+    chunks: list[bytes] = []
+    size, step = 0, max(st.st_size + 1, 1 << 16)
+    while chunk := os.read(fd, min(step, max_bytes + 1 - size)):
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_regular_file(
+    path: str | os.PathLike[str], max_bytes: int = MAX_CONFIG_BYTES
+) -> Result[tuple[os.stat_result, bytes] | None, str]:
+    """The file's stat and bytes; `Success(None)` when it does not exist; never blocks.
+    Anything but a regular file, or a file over `max_bytes`, is a `Failure` saying why."""
+    return with_regular_file(path, lambda fd, st: (st, read_all(fd, st, max_bytes)), max_bytes)
 
 
 def _orjson() -> Any:

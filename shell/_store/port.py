@@ -92,7 +92,9 @@ class Store(Protocol):
         ...
 
     def read(self, org_id: str | None = None, sections: Sequence[str] = ()) -> Config:
-        """Lock-free read; an unusable config reads as empty."""
+        """Lock-free read for the hot path; an unusable config reads as empty. It may answer
+        from what the store read a moment ago (a bound the store documents); the write paths
+        use `read_checked`, which must always look."""
         ...
 
     def update(

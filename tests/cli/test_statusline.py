@@ -24,7 +24,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from overage_credit_grant.core import CACHE_KEY, GrantInfo
-from overage_credit_grant.shell._cli.statusline import fill, statusline_text
+from overage_credit_grant.shell._cli.lines import fill, statusline_text
 
 from ..support.backend import GRANT_BODY, TOKEN, grant_path
 from ..support.files import read_json, write_json

@@ -21,6 +21,7 @@ from overage_credit_grant.core import (
     backoff_delay_ms,
     cached_grant,
     encode_grant_info,
+    freshness_window,
     is_fresh,
 )
 
@@ -299,3 +300,24 @@ def test_backoff_grows_from_base_and_never_passes_the_cap(
     else:
         assert delay == min(cap, base * 2 ** (failures - 1))
         assert delay <= backoff_delay_ms(failures + 1, base, cap) <= cap
+
+
+@given(st.lists(epoch_ms(), max_size=4), epoch_ms(), st.integers(0, 10 * CACHE_TTL_MS))
+def test_freshness_stays_put_inside_the_window_and_changes_at_its_ends(
+    stamps: list[int], now: int, ttl: int
+) -> None:
+    """Inside ``[start, end)`` every stamp is as fresh as at `now`; at ``start - 1`` and at
+    ``end`` some stamp is not."""
+    start, end = freshness_window(stamps, now, ttl)
+    at_now = [is_fresh(t, now, ttl) for t in stamps]
+    probes = [now, *(p for p in (start, end - 1 if end is not None else None) if p is not None)]
+    for probe in probes:
+        assert [is_fresh(t, probe, ttl) for t in stamps] == at_now
+    if start is not None:
+        assert start <= now
+        assert [is_fresh(t, start - 1, ttl) for t in stamps] != at_now
+    if end is not None:
+        assert end > now
+        assert [is_fresh(t, end, ttl) for t in stamps] != at_now
+    if not stamps:
+        assert (start, end) == (None, None)
