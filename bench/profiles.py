@@ -46,7 +46,7 @@ def claude_config(size: int, stamp_ms: int, seed: int = 1) -> dict[str, object]:
     if size < 1024:
         return config
     projects: dict[str, object] = {}
-    config.update(autoUpdates=True, userID="%064x" % rng.getrandbits(256), projects=projects)
+    config.update(autoUpdates=True, userID=f"{rng.getrandbits(256):064x}", projects=projects)
     written, each = len(stringify(config)), 4500  # bytes a project takes, measured below
     while written < size:
         before, count = written, max(1, (size - written) // each)
@@ -57,7 +57,7 @@ def claude_config(size: int, stamp_ms: int, seed: int = 1) -> dict[str, object]:
                     {"display": "fix the failing test in " + "x" * rng.randint(20, 200)}
                     for _ in range(20)
                 ],
-                "lastSessionId": "%032x" % rng.getrandbits(128),
+                "lastSessionId": f"{rng.getrandbits(128):032x}",
             }
         written = len(stringify(config))
         each = max(1, (written - before) // count)
@@ -83,8 +83,16 @@ def build(home: Path, size: int) -> dict[str, object]:
     return config
 
 
-def rewrite(home: Path, config: dict[str, object], startups: int) -> None:
+def rewrite(
+    home: Path, config: dict[str, object], startups: int, amount: int | None = None
+) -> None:
     """What Claude Code does after a message: the same config with a counter moved on,
-    written anew (temp + rename). The grant entry stays as it was."""
+    written anew (temp + rename). The grant entry stays as it was, or (with `amount`)
+    Claude Code has just fetched a new grant."""
     config["numStartups"] = startups
+    if amount is not None:
+        now = int(time.time() * 1000)
+        config["overageCreditGrantCache"] = {
+            ORG: {"info": {**GRANT, "amount_minor_units": amount}, "timestamp": now}
+        }
     write_like_claude_code(home / ".claude.json", config)

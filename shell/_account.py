@@ -17,6 +17,7 @@ from overage_credit_grant.core import CACHE_KEY, is_valid_org_id
 from ._memo import Memo, memo
 from ._places import ACCOUNT_KEY, CLAUDE_CODE_KEYS, ORG_ENV, TOKEN_ENV
 from ._settings import Settings, StrPath
+from ._store.files import read_keys_cached
 
 __all__ = [
     "ACCOUNT_KEY",
@@ -66,25 +67,32 @@ def claude_code_config(settings: Settings, key: str = CACHE_KEY) -> Mapping[str,
     path = settings.claude_config_path
     if path is None:
         return {}
-    from ._store.files import read_keys_cached  # noqa: PLC0415  (keeps settings import-light)
-
     keys = CLAUDE_CODE_KEYS if key in CLAUDE_CODE_KEYS else (*CLAUDE_CODE_KEYS, key)
-    return read_keys_cached(path, keys, settings.file_check_s).value_or({})
+    # What a search finds is kept in our cache folder (of the settings' HOME) for the next
+    # process; settings with no environment keep nothing.
+    return read_keys_cached(path, keys, settings.file_check_s, settings.env).value_or({})
 
 
-def raw_organization(settings: Settings) -> str | None:
+def raw_organization(
+    settings: Settings, claude_code: Mapping[str, object] | None = None
+) -> str | None:
     """The organization id as configured (not yet validated), or None when there is none:
-    the explicit setting, else ``oauthAccount.organizationUuid`` of Claude Code's config."""
+    the explicit setting, else ``oauthAccount.organizationUuid`` of Claude Code's config
+    (`claude_code`, when the caller has it already read)."""
     if settings.organization is not None:
         return settings.organization
-    account = claude_code_config(settings).get(ACCOUNT_KEY)
+    if claude_code is None:
+        claude_code = claude_code_config(settings)
+    account = claude_code.get(ACCOUNT_KEY)
     org = account.get("organizationUuid") if isinstance(account, Mapping) else None
     return org if isinstance(org, str) and org else None
 
 
-def valid_organization(settings: Settings) -> str | None:
+def valid_organization(
+    settings: Settings, claude_code: Mapping[str, object] | None = None
+) -> str | None:
     """The organization id when one is configured and is a canonical UUID."""
-    org = raw_organization(settings)
+    org = raw_organization(settings, claude_code)
     if org is None:
         return None
     valid = _org_is_valid.get(org)

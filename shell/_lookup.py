@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from overage_credit_grant.core import PerOrgCache, backoff_section
 
 from ._fetch import CallableFetch, Fetcher, FetchRequest, HttpFetch
-from ._log import logger
 from ._read import Found, find
 from ._settings import Settings
 
@@ -85,6 +84,8 @@ class PerOrgLookup(Generic[T]):
             found = find(self.cache, self.claude_code, s)
             return None if found is None else found.value
         except Exception:
+            from ._log import logger  # noqa: PLC0415  (a read never loads logging's machinery)
+
             logger().exception("reading the cached %s failed", self.name)
             return None
 
@@ -94,6 +95,8 @@ class PerOrgLookup(Generic[T]):
         try:
             return find(self.cache, self.claude_code, settings or Settings.from_env())
         except Exception:
+            from ._log import logger  # noqa: PLC0415  (a read never loads logging's machinery)
+
             logger().exception("reading the cached %s failed", self.name)
             return None
 
@@ -111,6 +114,8 @@ class PerOrgLookup(Generic[T]):
         try:
             return refresh(self, settings if settings is not None else Settings.from_env(), force)
         except Exception as exc:
+            from ._log import logger  # noqa: PLC0415
+
             logger().exception("refreshing the %s failed", self.name)
             return RefreshOutcome(RefreshStatus.INTERNAL_ERROR, type(exc).__name__)
 
@@ -127,6 +132,8 @@ class PerOrgLookup(Generic[T]):
             s = settings if settings is not None else Settings.from_env()
             return start_refresh(self, s, force)
         except Exception as exc:
+            from ._log import logger  # noqa: PLC0415
+
             logger().exception("starting a refresh of the %s failed", self.name)
             return done(RefreshOutcome(RefreshStatus.INTERNAL_ERROR, type(exc).__name__))
 
@@ -139,6 +146,8 @@ class PerOrgLookup(Generic[T]):
         try:
             return invalidate(self, settings if settings is not None else Settings.from_env())
         except Exception as exc:
+            from ._log import logger  # noqa: PLC0415
+
             logger().exception("invalidating the cached %s failed", self.name)
             return InvalidateOutcome(InvalidateStatus.INTERNAL_ERROR, type(exc).__name__)
 

@@ -79,14 +79,17 @@ def our_entry(store: Store, cache: PerOrgCache[T], org: str) -> Found[T] | None:
     return _found_in(("cache", store.key, cache.key, org), config, cache, org, "cache", store)
 
 
-def claude_code_entry(s: Settings, cache: PerOrgCache[T], org: str) -> Found[T] | None:
-    """The org's entry in Claude Code's global config, under the same key and decoded by
-    the same strict rules; None when there is none. The file is only ever read (never
-    locked, never written): see `claude_code_config`."""
+def claude_code_entry(
+    s: Settings, cache: PerOrgCache[T], org: str, config: Mapping[str, object] | None = None
+) -> Found[T] | None:
+    """The org's entry in Claude Code's global config (`config`, when already read), under
+    the same key and decoded by the same strict rules; None when there is none. The file is
+    only ever read (never locked, never written): see `claude_code_config`."""
     path = s.claude_config_path
     if path is None:
         return None
-    config = claude_code_config(s, cache.key)
+    if config is None:
+        config = claude_code_config(s, cache.key)
     key = ("claude_code", path, cache.key, org)
     return _found_in(key, config, cache, org, "claude_code", path)
 
@@ -97,14 +100,16 @@ def newest_fresh(
     s: Settings,
     org: str,
     ours: Found[T] | None,
+    claude_config: Mapping[str, object] | None = None,
 ) -> Found[T] | None:
     """Of `ours` (our store's entry of `org`, already read) and, with `claude_code`,
-    Claude Code's, the newest fresh one; None when neither is fresh."""
+    Claude Code's (from `claude_config` when already read), the newest fresh one; None
+    when neither is fresh."""
     now, ttl = s.clock(), cache.ttl_ms
     if ours is not None and not is_fresh(ours.timestamp_ms, now, ttl):
         ours = None
     if claude_code:
-        theirs = claude_code_entry(s, cache, org)
+        theirs = claude_code_entry(s, cache, org, claude_config)
         if (
             theirs is not None
             and is_fresh(theirs.timestamp_ms, now, ttl)
@@ -117,7 +122,9 @@ def newest_fresh(
 def find(cache: PerOrgCache[T], claude_code: bool, s: Settings) -> Found[T] | None:
     """The current org's newest fresh value, from our store or (with `claude_code`) Claude
     Code's; None when there is no organization or nothing fresh."""
-    org = valid_organization(s)
+    claude = claude_code_config(s, cache.key) if claude_code or s.organization is None else None
+    org = valid_organization(s, claude)  # one reading of Claude Code's file serves both
     if org is None or config_is_protected(s, remembered=True):
         return None
-    return newest_fresh(cache, claude_code, s, org, our_entry(store_for(s), cache, org))
+    ours = our_entry(store_for(s), cache, org)
+    return newest_fresh(cache, claude_code, s, org, ours, claude)

@@ -40,6 +40,7 @@ def test_bench_quick_run_writes_a_report(tmp_path: Path) -> None:
         "8a. Redis near cache: hot read",
         "8b. Redis near cache: propagation",
         "8c. Redis near cache: losing Redis",
+        "9. A real Claude Code profile",
     ):
         assert title in text
     assert "| writes for unchanged refreshes within / past TTL | 0 / 1 | 0 / 1 | yes |" in text

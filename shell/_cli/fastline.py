@@ -30,6 +30,7 @@ import sys
 import time
 
 from .._places import CLAUDE_CODE_KEYS, REDIS_URL_ENV, RENDER_ENV, default_cache_dir
+from .._store.keyscache import recall, remember, signed
 from .._store.toplevel import raw_values
 
 TYPE_CHECKING = False
@@ -37,7 +38,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Final, TextIO
 
-__all__ = ["claude_values", "drain_stdin", "record", "replay", "signatures"]
+__all__ = [
+    "claude_values",
+    "drain_stdin",
+    "encode_values",
+    "record",
+    "replay",
+    "signatures",
+]
 
 MAGIC: Final = "overage-grant statusline answer 2"
 RECORD_NAME: Final = "statusline-answer"
@@ -57,8 +65,8 @@ def _key(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
     """What, besides the files and the clock, decides the answer; None: no replay."""
     if env.get(REDIS_URL_ENV) or any(word.startswith("--redis-url") for word in argv):
         return None  # a fleet's store: its near cache is the fast path
-    code = os.stat(__file__)
-    parts = [MAGIC, sys.executable, f"{code.st_ino}:{code.st_size}:{code.st_mtime_ns}"]
+    code = os.stat(__file__)  # this install of the package (a reinstall rewrites it)
+    parts = [MAGIC, __file__, f"{code.st_ino}:{code.st_size}:{code.st_mtime_ns}"]
     parts += [f"{name}={env[name]}" if name in env else name for name in RENDER_ENV]
     parts += ["--", *argv]
     key = _SEP.join(parts)
@@ -73,17 +81,13 @@ def _signature(path: str) -> str | None:
         return "-"
     except (OSError, ValueError):
         return None
-    return _signed(st)
+    return signed(st)
 
 
-def _signed(st: os.stat_result) -> str:
-    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_mode}"
-
-
-def claude_values(path: str) -> tuple[str, str] | None:
+def claude_values(path: str, env: Mapping[str, str]) -> tuple[str, str] | None:
     """Claude Code's file's signature and the bytes (as hex) of the values we read of it,
     when it is large and in its own layout; None otherwise (then no rewrite of it can be
-    told harmless)."""
+    told harmless). What a search finds is kept for the next process (`keyscache`)."""
     try:
         fd = os.open(path, _CLAUDE_FLAGS)
     except (OSError, ValueError):
@@ -94,14 +98,24 @@ def claude_values(path: str) -> tuple[str, str] | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > _CLAUDE_MAX:
             return None
-        raw = raw_values(fd, st.st_size, CLAUDE_CODE_KEYS)
+        folder = default_cache_dir(env)
+        raw = recall(folder, path, st, CLAUDE_CODE_KEYS)
+        if raw is None:
+            raw = raw_values(fd, st.st_size, CLAUDE_CODE_KEYS)
+            if raw is not None:
+                remember(folder, path, st, CLAUDE_CODE_KEYS, raw)
     except OSError:
         return None
     finally:
         os.close(fd)
     if raw is None:
         return None
-    return _signed(st), _SEP.join(f"{key}={raw[key].hex()}" for key in sorted(raw))
+    return signed(st), encode_values(raw)
+
+
+def encode_values(raw: Mapping[str, bytes]) -> str:
+    """The values read of Claude Code's file, as they are recorded and compared."""
+    return _SEP.join(f"{key}={raw[key].hex()}" for key in sorted(raw))
 
 
 def signatures(paths: Sequence[str]) -> list[tuple[str, str]] | None:
@@ -167,7 +181,7 @@ def replay(
         claude, _, values = lines[4].partition(_SEP)
         if len(changed) != 1 or changed[0][0] != claude or not values:
             return False
-        now_values = claude_values(claude)
+        now_values = claude_values(claude, env)
         if now_values is None or now_values[1] != values:
             return False
         rewritten = (claude, now_values[0])
@@ -201,22 +215,17 @@ def record(
     window: tuple[int | None, int | None],
     out_text: str,
     err_text: str,
-    claude: str | None = None,
+    claude: tuple[str, str] | None = None,
 ) -> None:
     """Write the answer a render printed, with what it depended on, for `replay`; with
-    the values of Claude Code's file (`claude`, its path) when its signature is still the
-    one the render started with. Best effort: a record that cannot be written only means
-    the next render runs in full."""
+    `claude`, Claude Code's file's path and the values the render read of it (when it
+    read them under the signature the render started with). Best effort: a record that
+    cannot be written only means the next render runs in full."""
     key = _key(argv, env)
     path = _record_path(env) if key is not None else None
     if path is None or "\n" in out_text or "\n" in err_text:
         return
-    values = ""
-    if claude is not None:
-        known = dict(files).get(claude)
-        found = claude_values(claude)
-        if found is not None and found[0] == known:
-            values = f"{claude}{_SEP}{found[1]}"
+    values = "" if claude is None else f"{claude[0]}{_SEP}{claude[1]}"
     start, end = ("" if bound is None else str(bound) for bound in window)
     flat = _SEP.join(part for pair in files for part in pair)
     lines = [MAGIC, key or "", flat, f"{start}{_SEP}{end}", values, out_text, err_text, ""]

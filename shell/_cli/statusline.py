@@ -33,8 +33,10 @@ from overage_credit_grant.core import freshness_window
 
 from .._account import valid_organization
 from .._grant import GRANT
+from .._places import CLAUDE_CODE_KEYS
 from .._read import claude_code_entry, our_entry
 from .._settings import Settings
+from .._store.files import keys_read
 from .._store_choice import store_for
 from . import fastline
 from .lines import FIELDS, grant_state, statusline_text, unknown_fields
@@ -154,9 +156,7 @@ def run_from_argv(
         _write(err or sys.stderr, problem)
     if files is not None and said.fresh:
         window = freshness_window(said.stamps, now, GRANT.cache.ttl_ms)
-        claude = settings.claude_config_path
-        claude_path = None if claude is None else os.fspath(claude)
-        fastline.record(argv, env, files, window, said.line, problem, claude_path)
+        fastline.record(argv, env, files, window, said.line, problem, _claude_read(settings, files))
     return 0
 
 
@@ -189,6 +189,18 @@ def _files_of(settings: Settings) -> list[tuple[str, str]] | None:
     if settings.claude_config_path is not None:
         paths.append(os.fspath(settings.claude_config_path))
     return fastline.signatures(paths)
+
+
+def _claude_read(settings: Settings, files: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Claude Code's file and the values this render read of it, when it read them by a
+    scan under the signature the render started with (so they are what it answered from)."""
+    if settings.claude_config_path is None:
+        return None
+    path = os.fspath(settings.claude_config_path)
+    read = keys_read(path, CLAUDE_CODE_KEYS)
+    if read is None or ":".join(map(str, read[0])) != dict(files).get(path):
+        return None
+    return path, fastline.encode_values(read[1])
 
 
 def _write(stream: TextIO, text: str) -> None:

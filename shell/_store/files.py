@@ -43,12 +43,13 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from returns.result import Failure, Result, Success
 
 from .._memo import Memo, memo
+from .._places import default_cache_dir
 from .jsonio import (
     not_regular,
     parse_config,
@@ -56,37 +57,44 @@ from .jsonio import (
     read_regular_file,
     with_regular_file,
 )
-from .toplevel import top_level_values
+from .keyscache import recall, remember
+from .toplevel import parsed, raw_values
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from .port import Config, LeaseStatus, Reducer, StoreError, UpdateResult
 
-__all__ = ["FileStore", "forget_file", "read_json_cached", "read_keys_cached"]
+__all__ = [
+    "FileStore",
+    "forget_file",
+    "keys_read",
+    "read_json_cached",
+    "read_keys_cached",
+]
 
 _SNAPSHOT_LIMIT: Final = 64
-
-Load = Callable[[str], Result["tuple[os.stat_result, Result[Config, str]] | None", str]]
 
 
 class _Snapshot:
     """One reading of a file: the stat signature it was read under (None: no file), what
     it holds, and when (monotonic seconds) the signature was last checked."""
 
-    __slots__ = ("checked", "config", "result", "signature")
+    __slots__ = ("checked", "config", "raw", "result", "signature")
 
     def __init__(
         self,
-        signature: tuple[int, int, int, int] | None,
+        signature: tuple[int, ...] | None,
         result: Result[Config, str],
         config: Config,
         checked: float = 0.0,
+        raw: dict[str, bytes] | None = None,
     ) -> None:
         self.signature = signature
         self.result = result
         self.config = config  # the result's config, or {} when it is unusable
         self.checked = checked
+        self.raw = raw  # the scanned values' bytes, when only some keys were read
 
 
 _EMPTY: Final[Result[Config, str]] = Success({})
@@ -95,23 +103,28 @@ _snapshots: Memo[tuple[str, tuple[str, ...] | None], _Snapshot] = memo(
 )
 
 
-def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+def _signature(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode)
 
 
 def _unreadable(reason: str) -> _Snapshot:
     return _Snapshot(None, Failure(reason), {})
 
 
-def _snapshot(path: str, keys: tuple[str, ...] | None, load: Load, max_age_s: float) -> _Snapshot:
-    """What the file holds, read again only when its stat signature changed. With
-    `max_age_s`, a signature checked less than that long ago is trusted without a `stat`:
-    the hot path is then one clock reading and a dictionary lookup. Only a regular file is
-    ever opened."""
+def _snapshot(
+    path: str,
+    keys: tuple[str, ...] | None,
+    max_age_s: float,
+    env: Mapping[str, str] | None = None,
+) -> _Snapshot:
+    """What the file holds (all of it, or only top-level `keys`), read again only when its
+    stat signature changed. With `max_age_s`, a signature checked less than that long ago
+    is trusted without a `stat`: the hot path is then one clock reading and a dictionary
+    lookup. Only a regular file is ever opened."""
     memo_key = (path, keys)
     cached = _snapshots.get(memo_key)
     now = time.monotonic()
-    if cached is not None and max_age_s > 0 and now - cached.checked < max_age_s:
+    if cached is not None and now - cached.checked < max_age_s:
         return cached
     try:
         current = os.stat(path)
@@ -125,47 +138,82 @@ def _snapshot(path: str, keys: tuple[str, ...] | None, load: Load, max_age_s: fl
     reason = not_regular(current.st_mode)
     if reason is not None:
         return _unreadable(reason)
-    match load(path):
+    if keys is None:
+        loaded = _load_whole(path)
+    else:
+        memory = default_cache_dir(env) if env else None  # only now: a read is made
+        loaded = with_regular_file(path, _KeysOf(path, keys, memory))
+    match loaded:
         case Success(None):
             return _snapshots.put(memo_key, _Snapshot(None, _EMPTY, {}, now))
-        case Success((st, result)):
-            snapshot = _Snapshot(_signature(st), result, result.value_or({}), now)
+        case Success((st, result, raw)):
+            snapshot = _Snapshot(_signature(st), result, result.value_or({}), now, raw)
         case failure:
             return _unreadable(failure.failure())
     return _snapshots.put(memo_key, snapshot)
 
 
-def _load_whole(path: str) -> Result[tuple[os.stat_result, Result[Config, str]] | None, str]:
+Loaded: TypeAlias = "tuple[os.stat_result, Result[Config, str], dict[str, bytes] | None]"
+
+
+def _load_whole(path: str) -> Result[Loaded | None, str]:
     return read_regular_file(path).map(
-        lambda found: None if found is None else (found[0], parse_config(found[1]))
+        lambda found: None if found is None else (found[0], parse_config(found[1]), None)
     )
+
+
+class _KeysOf:
+    """Reads only some top-level keys of an open file (see `read_keys_cached`)."""
+
+    __slots__ = ("keys", "memory", "path")
+
+    def __init__(self, path: str, keys: tuple[str, ...], memory: str | None) -> None:
+        self.path, self.keys, self.memory = path, keys, memory
+
+    def __call__(self, fd: int, st: os.stat_result) -> Loaded:
+        raw = recall(self.memory, self.path, st, self.keys)
+        if raw is None:
+            raw = raw_values(fd, st.st_size, self.keys)
+            if raw is not None:
+                remember(self.memory, self.path, st, self.keys, raw)
+        values = None if raw is None else parsed(raw)
+        if values is not None:
+            return st, Success(values), raw
+        whole = parse_config(read_all(fd, st))
+        keys = self.keys
+        return st, whole.map(lambda config: {k: config[k] for k in keys if k in config}), None
 
 
 def read_json_cached(path: str | os.PathLike[str], max_age_s: float = 0.0) -> Result[Config, str]:
     """Lock-free read of a JSON object file, reusing the parse while its stat is unchanged
     (and, with `max_age_s`, trusting a stat that recent). A missing file is ``{}``. The
     returned mapping is shared: never mutate it."""
-    return _snapshot(os.fspath(path), None, _load_whole, max_age_s).result
+    return _snapshot(os.fspath(path), None, max_age_s).result
 
 
 def read_keys_cached(
-    path: str | os.PathLike[str], keys: tuple[str, ...], max_age_s: float = 0.0
+    path: str | os.PathLike[str],
+    keys: tuple[str, ...],
+    max_age_s: float = 0.0,
+    env: Mapping[str, str] | None = None,
 ) -> Result[Config, str]:
     """`read_json_cached`, for a large file of which only some top-level `keys` are used:
     the mapping holds just those keys, read without parsing the rest of the file when it
-    is in Claude Code's indented layout (see `toplevel`), else by parsing it whole."""
+    is in Claude Code's indented layout (see `toplevel`), else by parsing it whole. With
+    `env`, what a search found is kept in our cache folder of that environment's HOME for
+    the next process (`keyscache`)."""
+    return _snapshot(os.fspath(path), keys, max_age_s, env).result
 
-    def read(fd: int, st: os.stat_result) -> tuple[os.stat_result, Result[Config, str]]:
-        scanned = top_level_values(fd, st.st_size, keys)
-        if scanned is not None:
-            return st, Success(scanned)
-        whole = parse_config(read_all(fd, st))
-        return st, whole.map(lambda config: {k: config[k] for k in keys if k in config})
 
-    def load(path: str) -> Result[tuple[os.stat_result, Result[Config, str]] | None, str]:
-        return with_regular_file(path, read)
-
-    return _snapshot(os.fspath(path), keys, load, max_age_s).result
+def keys_read(
+    path: str | os.PathLike[str], keys: tuple[str, ...]
+) -> tuple[tuple[int, ...], dict[str, bytes]] | None:
+    """The stat signature and the values' bytes of the last reading of `keys` of `path`
+    that scanned the file (no I/O); None when there is none."""
+    snapshot = _snapshots.get((os.fspath(path), keys))
+    if snapshot is None or snapshot.raw is None or snapshot.signature is None:
+        return None
+    return snapshot.signature, snapshot.raw
 
 
 def forget_file(path: str | os.PathLike[str]) -> None:
@@ -216,13 +264,13 @@ class FileStore:
         """Always looks at the file (one `stat`; a parse only when it changed)."""
         from .port import StoreError, StoreErrorKind  # noqa: PLC0415
 
-        return _snapshot(self._name, None, _load_whole, 0.0).result.alt(
+        return _snapshot(self._name, None, 0.0).result.alt(
             lambda reason: StoreError(StoreErrorKind.UNREADABLE, reason)
         )
 
     def read(self, org_id: str | None = None, sections: Sequence[str] = ()) -> Config:
         """The hot read: trusts a `stat` made less than `check_s` ago (0: every time)."""
-        return _snapshot(self._name, None, _load_whole, self.check_s).config
+        return _snapshot(self._name, None, self.check_s).config
 
     # -- exclusive update and lease: in `filewrite` / `lease`, loaded by the first writer
 

@@ -12,7 +12,6 @@ readers (`shell._account`). Everything here is bounded:
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import stat
@@ -125,7 +124,7 @@ def _orjson() -> Any:
     """The optional `orjson` module (the ``fast`` extra), or None; imported once, lazily."""
     if not _orjson_module:
         try:
-            _orjson_module.append(importlib.import_module("orjson"))
+            _orjson_module.append(__import__("orjson"))
         except ImportError:
             _orjson_module.append(None)
     return _orjson_module[0]

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Final
 
-__all__ = ["CHUNK", "SCAN_FROM", "raw_values", "top_level_values"]
+__all__ = ["CHUNK", "SCAN_FROM", "parsed", "raw_values", "top_level_values"]
 
 SCAN_FROM: Final = 64 * 1024
 CHUNK: Final = 256 * 1024
@@ -109,15 +109,18 @@ def raw_values(fd: int, size: int, keys: Sequence[str]) -> dict[str, bytes] | No
     return found
 
 
-def top_level_values(fd: int, size: int, keys: Sequence[str]) -> dict[str, object] | None:
-    """`raw_values`, parsed: ``{key: value}``, or None when the file must be parsed whole
-    (a value that does not parse on its own included)."""
-    raw = raw_values(fd, size, keys)
-    if raw is None:
-        return None
+def parsed(raw: dict[str, bytes]) -> dict[str, object] | None:
+    """The values of `raw_values`, each parsed alone; None when one does not parse (then
+    the file must be parsed whole)."""
     import json  # noqa: PLC0415  (the fast path never parses)
 
     try:
         return {key: json.loads(value) for key, value in raw.items()}
     except (ValueError, RecursionError):
         return None
+
+
+def top_level_values(fd: int, size: int, keys: Sequence[str]) -> dict[str, object] | None:
+    """`raw_values`, parsed: ``{key: value}``, or None when the file must be parsed whole."""
+    raw = raw_values(fd, size, keys)
+    return None if raw is None else parsed(raw)

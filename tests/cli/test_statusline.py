@@ -219,6 +219,35 @@ def test_the_statusline_path_imports_only_what_it_needs(
     assert done.stderr.decode().strip() == "[]"
 
 
+def test_a_replayed_render_loads_nothing_but_the_fast_path(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The second render, nothing changed: the answer recorded by the first, with none of
+    the core, `returns`, `typing` or `json` loaded."""
+    seed(tmp_path / "config.json", GRANT_BODY, now_ms())
+    first = render(env)
+    code = (
+        "import sys\n"
+        "from overage_credit_grant.shell._cli.entry import main\n"
+        "main(['statusline'])\n"
+        "ours = sorted(m for m in sys.modules if m.startswith('overage_credit_grant'))\n"
+        "heavy = ('returns', 'typing', 'json', 'overage_credit_grant.core')\n"
+        "print(ours, sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [SCRIPT.replace("overage-grant", "python"), "-c", code],
+        input=b"{}",
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    assert done.stdout.decode() == first.out
+    ours, heavy = done.stderr.decode().strip().split("] [")
+    assert heavy == "]"
+    assert "overage_credit_grant.shell._cli.statusline" not in ours
+    assert "overage_credit_grant.shell._cli.fastline" in ours
+
+
 @given(st.text(max_size=40))
 def test_any_template_fills_without_error_and_stays_one_line(template: str) -> None:
     info = GrantInfo(True, True, False, 1250, "USD")

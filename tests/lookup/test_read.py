@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
-from overage_credit_grant.core import CACHE_KEY, CACHE_TTL_MS
+from overage_credit_grant.core import CACHE_KEY, CACHE_TTL_MS, GRANT_CACHE
 from overage_credit_grant.shell import (
     InvalidateStatus,
     RefreshStatus,
+    Settings,
     get_cached_overage_credit_grant,
     invalidate_overage_credit_grant_cache,
     refresh_overage_credit_grant_cache,
+    store_for,
 )
 
 from ..support.backend import FIVE, GRANT_BODY, MakeSettings
@@ -79,3 +82,47 @@ def test_reading_a_cached_grant_imports_neither_requests_nor_filelock(
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_long_lived_get_sees_a_change_by_another_writer_within_the_bound(
+    tmp_path: Path, org: str
+) -> None:
+    """With the default `file_check_s` (0.25 s), a long-lived process's `get` trusts its
+    last look at a file that long: a change another writer makes to Claude Code's file or
+    to ours is seen within it (the README says within 1 s); this process's own write is
+    seen at once."""
+    claude, ours = tmp_path / "claude.json", tmp_path / "config.json"
+    s = Settings(config_path=ours, claude_config_path=claude, env={})
+    assert s.file_check_s == 0.25
+
+    def claude_code_says(amount: int) -> None:
+        entry = {"info": {**GRANT_BODY, "amount_minor_units": amount}, "timestamp": wall_ms()}
+        write_json(claude, {"oauthAccount": {"organizationUuid": org}, CACHE_KEY: {org: entry}})
+
+    def seen_within(amount: int) -> float:
+        started = time.monotonic()
+        while (info := get_cached_overage_credit_grant(s)) is None or (
+            info.amount_minor_units != amount
+        ):
+            assert time.monotonic() - started < 1.0, "not seen within the bound"
+            time.sleep(0.005)
+        return time.monotonic() - started
+
+    claude_code_says(500)
+    assert seen_within(500) < 0.05  # nothing was read before: read at once
+    time.sleep(0.002)
+    claude_code_says(1250)
+    assert seen_within(1250) <= 0.25 + 0.1
+    time.sleep(0.002)
+    write_json(ours, {CACHE_KEY: {org: {"info": GRANT_BODY, "timestamp": wall_ms() + 1}}})
+    assert seen_within(500) <= 0.25 + 0.1  # ours is newer now
+    store_for(s).update(
+        lambda prev: GRANT_CACHE.after_refresh(
+            prev, org, FIVE.replace(amount_minor_units=2000), wall_ms() + 2
+        )
+    )
+    assert get_cached_overage_credit_grant(s) == FIVE.replace(amount_minor_units=2000)  # at once
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
