@@ -33,9 +33,11 @@ PEERS = {"ccusage": "20.0.24", "ccstatusline": "2.2.30"}
 GOALS = {
     "render, nothing changed": 0.5,
     "render after Claude Code rewrote its file": 1.2,
-    "render after Claude Code fetched a new grant": 1.2,
     "show --no-refresh": 1.2,
 }
+# Measured and shown beside the goals, not one of them: the full render that follows
+# Claude Code's own refetch of the grant (it stamps its entry anew, about once an hour).
+FULL_RENDER = "render after Claude Code fetched a new grant"
 
 
 def statusline_input(home: Path) -> bytes:
@@ -143,7 +145,8 @@ FLOOR = [sys.executable, "-c", "import json, returns.maybe, returns.result"]
 
 def measure(profile: Profile, rounds: int, peers: dict[str, list[str]]) -> dict[str, float]:
     """Median ratios to the floor of every command, on one profile."""
-    ratios: dict[str, list[float]] = {name: [] for name in ["python -c pass", *GOALS, *peers]}
+    names = ["python -c pass", *GOALS, FULL_RENDER, *peers]
+    ratios: dict[str, list[float]] = {name: [] for name in names}
     profile.wall(profile.render)  # the render before: nothing changes after it
     for n in range(rounds):
         ratios["python -c pass"].append(profile.paired([sys.executable, "-c", "pass"], n))
@@ -156,9 +159,7 @@ def measure(profile: Profile, rounds: int, peers: dict[str, list[str]]) -> dict[
             profile.paired(profile.render, n)
         )
         profiles.rewrite(profile.home, profile.config, 1000 + n, amount=1250 + n % 2)
-        ratios["render after Claude Code fetched a new grant"].append(
-            profile.paired(profile.render, n)
-        )
+        ratios[FULL_RENDER].append(profile.paired(profile.render, n))
     found = {name: statistics.median(values) for name, values in ratios.items()}
     found["floor"] = statistics.median(profile.floors)
     return found
@@ -200,6 +201,10 @@ def run(report: Report, folder: Path, quick: bool, redis_url: str | None) -> Non
     report.summary.append(
         ("real profile: hot `get()` vs `diskcache.get`", "<= 0.5x", f"{hot.ratio:.2f}x", met)
     )
+    worst = max(measured[label][FULL_RENDER] for label, _ in SIZES)
+    report.summary.append(
+        (f"real profile: `{FULL_RENDER}` (worst size)", "shown, not a goal", f"{worst:.2f}x", "-")
+    )
 
 
 def table(measured: dict[str, dict[str, float]], peers: dict[str, list[str]]) -> list[list[str]]:
@@ -210,9 +215,9 @@ def table(measured: dict[str, dict[str, float]], peers: dict[str, list[str]]) ->
             *[label for label, _ in SIZES],
         ]
     ]
-    for name in ["python -c pass", *GOALS, *peers]:
+    for name in ["python -c pass", *GOALS, FULL_RENDER, *peers]:
         goal = GOALS.get(name)
-        mark = f" (goal <= {goal}x)" if goal else ""
+        mark = f" (goal <= {goal}x)" if goal else " (about once an hour)" * (name == FULL_RENDER)
         who = "peer, from npm: " if name in peers else ""
         cells = [f"{measured[label][name]:.2f}x" for label, _ in SIZES]
         rows.append([f"{who}`{name}`{mark}", *cells])

@@ -257,19 +257,32 @@ def drain_stdin(stream: TextIO | None = None) -> bytes:
         fd = (stream or sys.stdin).fileno()
         if os.isatty(fd):
             return b""
-        import select  # noqa: PLC0415
-
-        chunks: list[bytes] = []
-        size, deadline = 0, time.monotonic() + _STDIN_WAIT_S
+        blocking = os.get_blocking(fd)
+        os.set_blocking(fd, False)  # what is there is read at once; `select` waits for more
+    except (OSError, ValueError, AttributeError):
+        return b""
+    chunks: list[bytes] = []
+    size, deadline = 0, time.monotonic() + _STDIN_WAIT_S
+    try:
         while size < _STDIN_LIMIT:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                break
-            chunk = os.read(fd, 65536)
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:  # the writer is still there: wait a moment for more
+                import select  # noqa: PLC0415  (Claude Code has usually written and closed)
+
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([fd], [], [], left)[0]:
+                    break
+                continue
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        return b"".join(chunks)
-    except (OSError, ValueError, AttributeError):
-        return b""
+    except (OSError, ValueError):
+        pass
+    finally:
+        try:  # noqa: SIM105  (contextlib is not loaded on this path)
+            os.set_blocking(fd, blocking)
+        except OSError:
+            pass
+    return b"".join(chunks)
