@@ -9,9 +9,11 @@ Code, never waits for it) and the settings passed through its environment.
 It first asks what it can without a lock or the network, and starts nothing when the
 refresh would be pointless: the privacy switch is set, no organization is configured,
 the store cannot be read, the org is backing off after failures (the state kept in the
-store), or, on the file store, another process already holds the org's fetch lease.
-The child takes the lease itself, so even two racing starts fetch once; it stops
-itself after a hard deadline.
+store), or another process already holds the org's fetch lease. On a store that can
+hand a lease over (Redis: `HandsOverLeases`), the caller takes the lease itself and the
+child adopts it, so however many callers race, one child starts; on the file store the
+child takes the lease, so even two racing starts fetch once. The child stops itself
+after a hard deadline.
 
 Settings cross the process boundary as the environment variables `Settings.from_env`
 reads (config path, base URL, organization, Redis URL); an injected clock, session or
@@ -29,13 +31,15 @@ from returns.result import Failure
 from overage_credit_grant.core import retry_wait_ms
 
 from ._places import BASE_URL_ENV, CONFIG_ENV, ORG_ENV, REDIS_URL_ENV, TOKEN_ENV
-from ._settings import Settings
+from ._settings import Settings, now_ms
 from ._spec import LookupSpec, backoff_of, sections_of
-from ._store.port import LeaseStatus, Store
+from ._store.port import HandsOverLeases, LeaseStatus, Store
 
 __all__ = ["main", "refresh_detached"]
 
 _GRACE_S: Final = 15
+LEASE_ENV: Final = "OVERAGE_GRANT_HANDED_LEASE"  # the owner id of a lease taken for the child
+MISSED_ENV: Final = "OVERAGE_GRANT_MISSED_AT"  # when the caller's read found nothing fresh
 
 
 def refresh_detached(lookup: LookupSpec[Any], ref: str, s: Settings) -> str:
@@ -55,11 +59,19 @@ def refresh_detached(lookup: LookupSpec[Any], ref: str, s: Settings) -> str:
         return "store_trouble"
     config = readable.unwrap()
     target = lookup.fetcher.target(s)  # a failure against another backend does not count
-    if retry_wait_ms(config, backoff_of(lookup), org, s.clock(), s.backoff_cap_ms, target) > 0:
+    now = now_ms(s, store)
+    if retry_wait_ms(config, backoff_of(lookup), org, now, s.backoff_cap_ms, target) > 0:
         return "backing_off"
-    if s.store is None and not s.redis_url and _lease_busy(store, org, lookup.cache.key):
-        return "in_flight"  # the file store's lease costs nothing to ask
     env = {**os.environ, **s.env, CONFIG_ENV: os.path.abspath(s.config_path)}
+    env[MISSED_ENV] = str(now)
+    handed = None
+    if isinstance(store, HandsOverLeases):  # take the lease for the child: one start wins
+        status, owner = store.hand_over_lease(org, lookup.cache.key)
+        if status is not LeaseStatus.ACQUIRED:
+            return "in_flight" if status is LeaseStatus.BUSY else "store_trouble"
+        handed, env[LEASE_ENV] = owner, owner
+    elif s.store is None and not s.redis_url and _lease_busy(store, org, lookup.cache.key):
+        return "in_flight"  # the file store's lease costs nothing to ask
     env[BASE_URL_ENV] = s.base_url
     if s.organization:
         env[ORG_ENV] = s.organization
@@ -80,8 +92,28 @@ def refresh_detached(lookup: LookupSpec[Any], ref: str, s: Settings) -> str:
             env=env,
         )
     except OSError:
+        if handed is not None:
+            store.give_back_lease(org, lookup.cache.key, handed)  # type: ignore[attr-defined]
         return "failed"
     return "started"
+
+
+def _take_over(lookup: LookupSpec[Any], s: Settings) -> None:
+    """What the starter handed over: the lease it took for us, the moment its read
+    found nothing (so what another process stores after it is not fetched again)."""
+    from ._read import note_miss  # noqa: PLC0415
+    from ._refresh import preflight  # noqa: PLC0415
+
+    checked = preflight(s)
+    if isinstance(checked, Failure):
+        return  # the refresh will say why itself
+    store, org = checked.unwrap()
+    missed = os.environ.get(MISSED_ENV, "")
+    if missed.isdigit():
+        note_miss(store, lookup.cache, org, int(missed))
+    owner = os.environ.get(LEASE_ENV)
+    if owner and isinstance(store, HandsOverLeases):
+        store.adopt_lease(org, lookup.cache.key, owner)
 
 
 def _lease_busy(store: Store, org: str, section: str) -> bool:
@@ -99,7 +131,8 @@ def main(argv: list[str]) -> int:
     quiet()
     module, _, name = (argv[0] if argv else "").partition(":")
     lookup = getattr(importlib.import_module(module), name)
-    s = Settings.from_env()
+    s = Settings.from_env(redis_near_cache=False)  # one refresh: no listener worth starting
+    _take_over(lookup, s)
     # A hard stop: whatever happens, this process does not outlive its own deadlines.
     signal.alarm(int(s.total_timeout_s + s.lock_timeout_s) + _GRACE_S)
     lookup.refresh(s)

@@ -23,7 +23,7 @@ from overage_credit_grant.core import (
 )
 
 from ._outcomes import RefreshOutcome, RefreshStatus
-from ._settings import Settings
+from ._settings import Settings, now_ms
 from ._spec import LookupSpec, backoff_of, sections_of
 from ._store.port import Config, Store, UpdateStatus
 
@@ -42,7 +42,7 @@ _remembered_lock = _thread.allocate_lock()
 def wait_ms(lookup: LookupSpec[T], s: Settings, store: Store, config: Config, org: str) -> int:
     """How long this org's refreshes (aimed where the settings point) must still wait after
     failures; 0: go."""
-    now, target = s.clock(), lookup.fetcher.target(s)
+    now, target = now_ms(s, store), lookup.fetcher.target(s)
     stored = retry_wait_ms(config, backoff_of(lookup), org, now, s.backoff_cap_ms, target)
     with _remembered_lock:
         remembered = _remembered.get(_key(lookup, store, org, target), now) - now
@@ -75,7 +75,7 @@ def record_failure(
     section, target = backoff_of(lookup), lookup.fetcher.target(s)
     result = store.update(
         lambda prev: after_failure(
-            prev, section, org, s.clock(), s.backoff_base_ms, s.backoff_cap_ms, target
+            prev, section, org, now_ms(s, store), s.backoff_base_ms, s.backoff_cap_ms, target
         ),
         org,
         sections_of(lookup),
@@ -87,7 +87,7 @@ def record_failure(
     with _remembered_lock:
         if len(_remembered) >= _REMEMBERED_LIMIT:
             _remembered.clear()
-        _remembered[_key(lookup, store, org, target)] = s.clock() + delay
+        _remembered[_key(lookup, store, org, target)] = now_ms(s, store) + delay
 
 
 def forget_failures(lookup: LookupSpec[T], store: Store, org: str) -> None:

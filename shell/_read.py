@@ -24,13 +24,22 @@ from overage_credit_grant.core._record import Record
 
 from ._account import claude_code_config, valid_organization
 from ._memo import Memo, memo
-from ._settings import Settings, StrPath
+from ._settings import Settings, StrPath, now_ms
 from ._store_choice import config_is_protected, store_for
 
 if TYPE_CHECKING:
     from ._store.port import Store
 
-__all__ = ["Found", "Source", "claude_code_entry", "find", "newest_fresh", "our_entry"]
+__all__ = [
+    "Found",
+    "Source",
+    "claude_code_entry",
+    "find",
+    "missed_at",
+    "newest_fresh",
+    "note_miss",
+    "our_entry",
+]
 
 T = TypeVar("T")
 
@@ -50,6 +59,9 @@ class Found(Record, Generic[T]):
 _found: Memo[tuple[object, ...], tuple[Mapping[str, object], Found[object] | None]] = memo(
     "decoded entry by config object"
 )
+
+
+_missed: Memo[tuple[str, str, str], int] = memo("last read that found nothing, by org")
 
 
 def _found_in(
@@ -100,22 +112,24 @@ def newest_fresh(
     s: Settings,
     org: str,
     ours: Found[T] | None,
+    store_now_ms: int,
     claude_config: Mapping[str, object] | None = None,
 ) -> Found[T] | None:
-    """Of `ours` (our store's entry of `org`, already read) and, with `claude_code`,
-    Claude Code's (from `claude_config` when already read), the newest fresh one; None
-    when neither is fresh."""
-    now, ttl = s.clock(), cache.ttl_ms
-    if ours is not None and not is_fresh(ours.timestamp_ms, now, ttl):
+    """Of `ours` (our store's entry of `org`, already read, judged at `store_now_ms`, the
+    store's clock: `now_ms`) and, with `claude_code`, Claude Code's (from `claude_config`
+    when already read; stamped by this machine's clock), the newest fresh one; None when
+    neither is fresh."""
+    ttl = cache.ttl_ms
+    if ours is not None and not is_fresh(ours.timestamp_ms, store_now_ms, ttl):
         ours = None
     if claude_code:
         theirs = claude_code_entry(s, cache, org, claude_config)
-        if (
-            theirs is not None
-            and is_fresh(theirs.timestamp_ms, now, ttl)
-            and (ours is None or theirs.timestamp_ms > ours.timestamp_ms)
-        ):
-            return theirs
+        if theirs is not None:
+            local = s.clock()
+            if is_fresh(theirs.timestamp_ms, local, ttl) and (
+                ours is None or theirs.timestamp_ms + (store_now_ms - local) > ours.timestamp_ms
+            ):
+                return theirs
     return ours
 
 
@@ -126,5 +140,27 @@ def find(cache: PerOrgCache[T], claude_code: bool, s: Settings) -> Found[T] | No
     org = valid_organization(s, claude)  # one reading of Claude Code's file serves both
     if org is None or config_is_protected(s, remembered=True):
         return None
-    ours = our_entry(store_for(s), cache, org)
-    return newest_fresh(cache, claude_code, s, org, ours, claude)
+    store = store_for(s)
+    ours = our_entry(store, cache, org)
+    now = now_ms(s, store)
+    found = newest_fresh(cache, claude_code, s, org, ours, now, claude)
+    if found is None:
+        _missed.put((store.key, cache.key, org), now)
+    return found
+
+
+def note_miss(store: Store, cache: PerOrgCache[T], org: str, at_ms: int) -> None:
+    """Record that a read found nothing fresh for `org` at `at_ms` (the store's clock):
+    what `find` does, for a process that read elsewhere (`_background`'s child)."""
+    _missed.put((store.key, cache.key, org), at_ms)
+
+
+def missed_at(store: Store, cache: PerOrgCache[T], org: str) -> int | None:
+    """When (by the store's clock) a read in this process last found nothing fresh for
+    `org`, forgotten once asked: the refresh that follows such a read need not fetch
+    what another process has just stored (`_refresh`)."""
+    key = (store.key, cache.key, org)
+    missed = _missed.get(key)
+    if missed is not None:
+        _missed.discard(key)
+    return missed

@@ -13,7 +13,13 @@ credentials and the fetch's own checks (a secure base URL). Then:
 * one fetch per (store, lookup, org) at a time **across processes**: a non-blocking
   lease; a caller that finds it held skips, and so does one that finds, once it holds
   the lease, that the entry was stamped or a failure recorded after its own call began
-  (someone fetched while it was on its way);
+  (someone fetched while it was on its way). A refresh that follows, within
+  `AFTER_A_MISS_MS`, a read in this process that found nothing (`missed_at`; a
+  status line's background refresh is handed its render's) also skips an entry stamped
+  after that read, or up to `MISSED_BY_MS` before it: the app that calls ``refresh()``
+  because ``get()`` found nothing gains nothing from a second request when another
+  host has just fetched (the read may even have missed that host's write by a moment).
+  Each miss serves one refresh; ``force`` waives the rule;
 * the write goes through `store.update`, whose reducer reads the clock under the lock,
   so the stored timestamp is the moment of the write. A success also clears the org's
   backoff state in the same write; a failure records it (one write per backoff period).
@@ -51,8 +57,8 @@ from ._outcomes import (
     RefreshOutcome,
     RefreshStatus,
 )
-from ._read import Found, newest_fresh
-from ._settings import Settings
+from ._read import Found, missed_at, newest_fresh
+from ._settings import Settings, now_ms
 from ._spec import LookupSpec, backoff_of, sections_of
 from ._store.port import Config, LeaseStatus, Store, StoreError, StoreErrorKind, UpdateStatus
 from ._store_choice import PROTECTED, config_is_protected, store_for
@@ -63,6 +69,9 @@ if TYPE_CHECKING:
 __all__ = ["preflight", "refresh", "start_refresh"]
 
 T = TypeVar("T")
+
+AFTER_A_MISS_MS: Final = 10_000
+MISSED_BY_MS: Final = 1000
 
 _REFRESH_FROM_UPDATE: Final = {
     UpdateStatus.WRITTEN: RefreshStatus.WRITTEN,
@@ -148,7 +157,7 @@ def _join(lookup: LookupSpec[T], s: Settings, force: bool) -> Flight[T]:
     future, leader = join_or_lead(key)
     if not leader:
         return Flight(key, future)
-    started = s.clock()
+    started = now_ms(s, store)
     return Flight(key, future, lambda: _fetch_and_store(lookup, s, store, org, started, force))
 
 
@@ -198,6 +207,7 @@ def _fetch_and_store(
             s,
             org,
             None if ours is None else _as_found(ours.value, ours.timestamp_ms, store),
+            now_ms(s, store),
         )
         if newest is not None and newest.source == "claude_code":
             return RefreshOutcome(
@@ -243,9 +253,13 @@ def _someone_was_quicker(
     failure since our call began (a stamp later than now, from a skewed clock, does not
     count: it must not silence us forever)."""
     config = store.read_checked(org, sections_of(lookup)).value_or({})
-    now = s.clock()
+    now = now_ms(s, store)
     stamp = lookup.cache.entry(config, org).map(lambda e: e.timestamp_ms).value_or(None)
-    if stamp is not None and started_ms < stamp <= now:
+    since = started_ms
+    missed = None if force else missed_at(store, lookup.cache, org)
+    if missed is not None and started_ms - AFTER_A_MISS_MS <= missed <= started_ms:
+        since = missed - MISSED_BY_MS  # stored after the caller found nothing: use it
+    if stamp is not None and since < stamp <= now:
         return RefreshOutcome(
             RefreshStatus.SKIPPED_IN_FLIGHT,
             f"another process refreshed this {lookup.name} just now",
@@ -270,7 +284,7 @@ def _fetch(
             forget_failures(lookup, store, org)
             result = store.update(
                 lambda prev: after_success(
-                    cache.after_refresh(prev, org, value, s.clock()), section, org
+                    cache.after_refresh(prev, org, value, now_ms(s, store)), section, org
                 ),
                 org,
                 sections_of(lookup),

@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Settings",
     "StrPath",
+    "now_ms",
     "wall_clock_ms",
 ]
 
@@ -46,6 +47,15 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def now_ms(s: Settings, store: Store) -> int:
+    """Now, by the clock the store's entries are stamped and judged with: an injected
+    `Settings.clock` as it is (every store, every host of a test shares it); the default
+    clock means the store's own (`Store.now_ms`: the machine's for a file, the Redis
+    server's for a fleet)."""
+    clock = s.clock
+    return store.now_ms() if clock is wall_clock_ms else clock()
+
+
 class Settings(Record):
     """Everything the shell needs, explicit. Build one per app, or use `from_env()`.
 
@@ -57,7 +67,9 @@ class Settings(Record):
     with ``OVERAGE_GRANT_REDIS_NEAR_CACHE=0``). `file_check_s`: how long a lock-free read
     trusts its last look at a file (our config, Claude Code's) before it looks again: a
     change another process makes is seen within that time, and this process's own writes
-    at once; 0 looks every time.
+    at once; 0 looks every time. `clock`: left as the default, entries are stamped and
+    judged by the store's clock (`now_ms`: the Redis server's on a fleet, so hosts whose
+    clocks disagree still agree on what is fresh); injected, it is used as it is.
     """
 
     config_path: StrPath

@@ -16,6 +16,7 @@ from ._account import is_protected_path
 from ._memo import Memo, memo
 from ._settings import Settings, StrPath
 from ._store.files import FileStore
+from ._store.unusable import UnusableStore
 
 if TYPE_CHECKING:
     from ._store.port import Store
@@ -63,8 +64,10 @@ def store_for(settings: Settings) -> Store:
 
 # Own table, not a memo: each store holds a connection pool and a listener thread that
 # must be closed, not dropped.
-_shared: dict[tuple[str, float, bool], RedisStore] = {}
+_shared: dict[tuple[str, float, bool], RedisStore | UnusableStore] = {}
 _shared_lock = _thread.allocate_lock()
+_REDIS_EXTRA: Final = "pip install 'overage-credit-grant[redis]'"
+_RETRY_S: Final = 1.0  # a store that could not be made is made again at most this often
 
 
 def close_shared_redis_stores() -> None:
@@ -76,18 +79,36 @@ def close_shared_redis_stores() -> None:
         store.close()
 
 
-def shared_redis_store(url: str, *, timeout_s: float = 1.0, near_cache: bool = True) -> RedisStore:
-    """One store (connection pool, near cache) per URL and options, for the whole process."""
+def shared_redis_store(
+    url: str, *, timeout_s: float = 1.0, near_cache: bool = True
+) -> RedisStore | UnusableStore:
+    """One store (connection pool, near cache) per URL and options, for the whole process;
+    an `UnusableStore` saying why when the URL is malformed or redis-py is missing."""
+    key = (url, timeout_s, near_cache)
     with _shared_lock:
-        key = (url, timeout_s, near_cache)
         store = _shared.get(key)
-        if store is None:
-            from ._store.redis import RedisStore  # noqa: PLC0415  (only fleets pay for redis)
-
-            store = _shared[key] = RedisStore.from_url(
-                url, timeout_s=timeout_s, near_cache=near_cache
-            )
+        if store is None or (isinstance(store, UnusableStore) and store.may_retry()):
+            store = _shared[key] = _redis_store(url, timeout_s, near_cache)
         return store
+
+
+def _redis_store(url: str, timeout_s: float, near_cache: bool) -> RedisStore | UnusableStore:
+    from ._store.redisurl import public_url, topology_problem  # noqa: PLC0415
+
+    problem = topology_problem(url)
+    if problem is not None:
+        return UnusableStore("redis", f"the Redis URL is unusable: {problem}")
+    try:
+        from redis.exceptions import RedisClusterException, RedisError  # noqa: PLC0415
+
+        from ._store.redis import RedisStore  # noqa: PLC0415  (only fleets pay for redis)
+    except ImportError:
+        return UnusableStore(public_url(url), f"redis-py is not installed ({_REDIS_EXTRA})")
+    try:  # a cluster client asks a node for the slot map as it is made
+        return RedisStore.from_url(url, timeout_s=timeout_s, near_cache=near_cache)
+    except (RedisError, RedisClusterException, OSError) as exc:
+        reason = f"redis unavailable ({type(exc).__name__})"
+        return UnusableStore(public_url(url), reason, retry_after_s=_RETRY_S)
 
 
 def config_is_protected(settings: Settings, *, remembered: bool = False) -> bool:

@@ -34,6 +34,8 @@ __all__ = [
     "malformed_cache_entries",
     "non_usd_currencies",
     "org_ids",
+    "redis_key_parts",
+    "redis_values",
     "ttl_offsets",
 ]
 
@@ -48,3 +50,18 @@ def clocks() -> st.SearchStrategy[tuple[int, int]]:
 def non_usd_currencies() -> st.SearchStrategy[str]:
     """Currency strings the formatter must refuse."""
     return (currencies() | st.text(max_size=5)).filter(lambda c: c.upper() != "USD")
+
+
+def redis_key_parts() -> st.SearchStrategy[str]:
+    """Prefixes and section names a Redis store takes: any text without braces (a brace
+    would move the hash tag), glob specials and colons included."""
+    return st.text(
+        st.characters(blacklist_characters="{}", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=12,
+    )
+
+
+def redis_values() -> st.SearchStrategy[bytes | None]:
+    """What a Redis key may hold for the compare-and-set: nothing, or any bytes."""
+    return st.none() | st.binary(max_size=24)

@@ -9,7 +9,7 @@ environment or Claude Code's files is a setting the command refuses (exit 1).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from returns.result import Failure
 
@@ -17,9 +17,7 @@ from overage_credit_grant.core import is_valid_org_id
 
 from .._settings import Settings
 
-__all__ = ["REDIS_SCHEMES", "UsageError", "settings_of", "usage_problem"]
-
-REDIS_SCHEMES: Final = ("redis", "rediss", "unix")
+__all__ = ["UsageError", "settings_of", "usage_problem"]
 
 
 class UsageError(Exception):
@@ -43,19 +41,10 @@ def usage_problem(args: Any) -> str | None:
 
 
 def _redis_url_problem(url: str) -> str | None:
-    from urllib.parse import urlsplit  # noqa: PLC0415
+    from .._store.redisurl import topology_problem  # noqa: PLC0415  (only when one is given)
 
-    try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError:
-        return "--redis-url is malformed"
-    if parts.scheme not in REDIS_SCHEMES:
-        schemes = ", ".join(f"{s}://" for s in REDIS_SCHEMES)
-        return f"--redis-url must start with {schemes}"
-    if parts.scheme != "unix" and not parts.hostname:
-        return "--redis-url has no host"
-    return None
+    problem = topology_problem(url)
+    return None if problem is None else f"--redis-url: {problem}"
 
 
 def _shown(value: str) -> str:

@@ -253,6 +253,10 @@ class FileStore:
     def location(self) -> str:
         return self._name
 
+    def now_ms(self) -> int:
+        """This machine's wall clock: every process sharing the file shares it."""
+        return time.time_ns() // 1_000_000
+
     def _target(self) -> Path:
         from pathlib import Path  # noqa: PLC0415  (the write side only)
 

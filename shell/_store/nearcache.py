@@ -4,7 +4,8 @@ Theory of operation
 -------------------
 Every host of a fleet keeps the records it has read, parsed, in memory; a hot read is a
 dictionary lookup, no round trip. Coherence comes from Redis's server-assisted client
-caching (the listener is `_tracking.Tracker`): one dedicated connection per process sends
+caching (the listener is `tracking.Tracker`): one dedicated connection per process (per
+primary, on a cluster) sends
 
     CLIENT TRACKING ON REDIRECT <its own id> BCAST PREFIX <our key prefix>
     SUBSCRIBE __redis__:invalidate
@@ -33,6 +34,12 @@ The rules, each one there because a near cache can otherwise lie:
   KILL``, Redis shut down, a broken network) flushes the cache at once; a silent one stops
   it serving within `stale_after_s`. Reads then go to Redis, as without a near cache.
   The listener reconnects with a growing wait (up to 1 s) and resumes with an empty cache.
+* **A topology that moves** (`overseer.Overseer`): one listener per primary, following
+  a cluster's slot map and a Sentinel's master; when the primaries change, the cache is
+  flushed and new listeners start. A record read while the client knows a primary that
+  has no subscribed listener yet is used once, never kept.
+* **Changes Redis does not announce** (``SWAPDB``): a random dataset token, read every
+  `heartbeat_s`; when it reads differently the cache is flushed (within 1 s in all).
 * **Our own writes** evict their keys locally at once, before Redis's message arrives.
 * **Memory** is bounded: at most `max_entries` records, least recently used out first.
 * **Connections**: the listener starts with the first read Redis answers (a Redis that
@@ -47,9 +54,10 @@ import _thread
 import collections
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from .tracking import Tracker
+from .overseer import Overseer
+from .redisnodes import Nodes
 
 __all__ = ["NearCache"]
 
@@ -61,20 +69,22 @@ class NearCache:
 
     def __init__(
         self,
-        connect: Callable[[], Any],
+        nodes: Nodes,
         prefix: str,
         *,
+        epoch: Callable[[], object] | None = None,
         max_entries: int = 10_000,
         heartbeat_s: float = 0.25,
         stale_after_s: float = 0.75,
     ) -> None:
         self.prefix = prefix
         self.max_entries = max(1, max_entries)
-        self.tracker = Tracker(
-            connect,
+        self.tracker = Overseer(
+            nodes,
             prefix,
             self.invalidate,
             self.flush,
+            epoch=epoch,
             heartbeat_s=heartbeat_s,
             stale_after_s=stale_after_s,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from returns.result import Result
 
@@ -17,6 +17,7 @@ from overage_credit_grant.core._record import Record
 
 __all__ = [
     "Config",
+    "HandsOverLeases",
     "LeaseStatus",
     "Reducer",
     "Store",
@@ -85,6 +86,12 @@ class Store(Protocol):
         """Where the data lives, for people (no secrets)."""
         ...
 
+    def now_ms(self) -> int:
+        """Milliseconds since the Unix epoch by the clock every user of the store shares
+        (the machine's for a file, the server's for Redis): entries are stamped and
+        judged fresh by it, unless the settings inject a clock of their own."""
+        ...
+
     def read_checked(
         self, org_id: str | None = None, sections: Sequence[str] = ()
     ) -> Result[Config, StoreError]:
@@ -109,3 +116,16 @@ class Store(Protocol):
         """A non-blocking lease on fetching (`section`, `org_id`): BUSY while another caller
         holds it."""
         ...
+
+
+@runtime_checkable
+class HandsOverLeases(Protocol):
+    """A store whose fetch lease one process can take for another it starts (Redis):
+    the starter calls `hand_over_lease`, the started process `adopt_lease` with the owner
+    id, and its next `lease` of that (section, org) is that one, if still held."""
+
+    def hand_over_lease(self, org_id: str, section: str = "") -> tuple[LeaseStatus, str]: ...
+
+    def adopt_lease(self, org_id: str, section: str, owner: str) -> None: ...
+
+    def give_back_lease(self, org_id: str, section: str, owner: str) -> None: ...

@@ -7,7 +7,8 @@ new subscription and a lost one all call `on_reset`. `live` says whether the mes
 be trusted right now: subscribed, and heard from Redis within `stale_after_s` (the
 thread pings every `heartbeat_s`, and Redis answers on the same connection). It
 reconnects by itself, waiting longer each time up to 1 s. `sync` waits until every
-message Redis queued before the call has been handled.
+message Redis queued before the call has been handled. A forked child does not inherit
+it: `overseer.Overseer`, which owns the trackers, starts new ones there.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import _thread
 import collections
 import contextlib
-import os
 import time
 from collections.abc import Callable
 from typing import Any, Final
@@ -61,8 +61,6 @@ class Tracker:
         self._pings: collections.deque[int] = collections.deque()
         self._send_lock = _thread.allocate_lock()
         self._connection: Any = None
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._forget_after_fork)
 
     @property
     def live(self) -> bool:
@@ -114,15 +112,6 @@ class Tracker:
                 raise ConnectionError("not subscribed")
             self._pings.append(self._sync_wanted)
             connection.send_command("PING")
-
-    def _forget_after_fork(self) -> None:
-        self._lock = _thread.allocate_lock()
-        self._send_lock = _thread.allocate_lock()
-        self._connection = None
-        self._sync = _condition()
-        self._pings.clear()
-        self.subscribed = False
-        self.started = False
 
     def _listen(self) -> None:
         wait = 0.05

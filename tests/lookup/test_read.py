@@ -116,9 +116,10 @@ def test_a_long_lived_get_sees_a_change_by_another_writer_within_the_bound(
     time.sleep(0.002)
     write_json(ours, {CACHE_KEY: {org: {"info": GRANT_BODY, "timestamp": wall_ms() + 1}}})
     assert seen_within(500) <= 0.25 + 0.1  # ours is newer now
+    time.sleep(0.01)  # a stamp later than the last, and not in the future (never fresh)
     store_for(s).update(
         lambda prev: GRANT_CACHE.after_refresh(
-            prev, org, FIVE.replace(amount_minor_units=2000), wall_ms() + 2
+            prev, org, FIVE.replace(amount_minor_units=2000), wall_ms()
         )
     )
     assert get_cached_overage_credit_grant(s) == FIVE.replace(amount_minor_units=2000)  # at once

@@ -20,6 +20,7 @@ import redis
 from overage_credit_grant.core import CACHE_KEY, GRANT_CACHE, GrantInfo
 from overage_credit_grant.shell import GRANT, RedisStore, Settings, UpdateStatus
 
+from ..support.monitor import commands_naming
 from ..support.near_hosts import NearHosts
 from ..support.redis_server import RedisProcess
 
@@ -45,11 +46,6 @@ def write(store: RedisStore, org: str, amount: int | None) -> None:
     assert store.update(reducer, org, (CACHE_KEY,)).status is UpdateStatus.WRITTEN  # type: ignore[arg-type]
     if store.near is not None and store.near.serving:
         assert store.near.sync()
-
-
-def gets(client: redis.Redis) -> int:
-    stats = client.info("commandstats")
-    return sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("get", "mget"))
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> float:
@@ -90,10 +86,10 @@ def test_a_hot_read_costs_no_round_trip(
     write(near_store, org, 500)
     s = settings_on(near_store, org)
     assert GRANT.get(s) == grant(500)  # a miss: one GET
-    before = gets(client)
-    for _ in range(1000):
-        assert GRANT.get(s) == grant(500)
-    assert gets(client) == before
+    with commands_naming(client, near_store.entry_key(org)) as seen:
+        for _ in range(1000):
+            assert GRANT.get(s) == grant(500)
+    assert seen == []
     assert near_store.near is not None
     assert near_store.near.stats["hits"] >= 1000
     client.close()
@@ -268,10 +264,10 @@ def test_the_near_cache_can_be_turned_off(
     client = redis.Redis.from_url(redis_server.url)
     store = RedisStore.from_url(redis_server.url, prefix=redis_prefix, near_cache=False)
     write(store, org, 5)
-    before = gets(client)
-    for _ in range(10):
-        store.read(org)
-    assert gets(client) == before + 10
+    with commands_naming(client, store.entry_key(org)) as seen:
+        for _ in range(10):
+            store.read(org)
+    assert len(seen) == 10
     client.close()
     store.close()
 

@@ -178,7 +178,7 @@ def test_backoff_is_kept_in_redis_and_holds_for_every_host(
         for _ in range(3)
     ]
     assert refresh_overage_credit_grant_cache(hosts[0]).status is RefreshStatus.FETCH_FAILED_HTTP
-    stored = client.get(f"{redis_prefix}overageCreditGrantCacheBackoff:{org}")
+    stored = client.get(f"{redis_prefix}overageCreditGrantCacheBackoff:{{{org}}}")
     assert stored is not None
     assert json.loads(stored)["failures"] == 1
     for host in hosts:

@@ -33,17 +33,13 @@ from overage_credit_grant.shell import (
 
 from ..support.backend import FIVE, GRANT_BODY, TOKEN, MakeSettings, grant_path
 from ..support.clock import Clock
+from ..support.monitor import commands_naming, writes
 from ..support.redis_server import RedisProcess, free_port
 
 
 def stored(client: redis.Redis, store: RedisStore, org: str) -> object:
     raw = client.get(store.entry_key(org))
     return None if raw is None else json.loads(raw)
-
-
-def exec_count(client: redis.Redis) -> int:
-    stats = client.info("commandstats")
-    return int(stats.get("cmdstat_exec", {}).get("calls", 0))
 
 
 def test_first_refresh_stores_the_entry_with_an_expiry(
@@ -70,15 +66,18 @@ def test_unchanged_fresh_refresh_sends_no_write_command(
     clock: Clock,
     httpserver: HTTPServer,
 ) -> None:
-    """Counted by the server itself: no EXEC, and the entry's bytes and expiry untouched."""
+    """Seen by the server itself: no command but reads names the entry, and its bytes and
+    expiry are untouched."""
     serve_grant()
     assert refresh_overage_credit_grant_cache(on_redis()).ok
     before = (client.get(store.entry_key(org)), client.pttl(store.entry_key(org)))
-    execs = exec_count(client)
-    for _ in range(5):
-        clock.advance(60_000)
-        assert refresh_overage_credit_grant_cache(on_redis()).status is RefreshStatus.UNCHANGED
-    assert exec_count(client) == execs
+    with commands_naming(client, store.entry_key(org)) as seen:
+        for _ in range(5):
+            clock.advance(60_000)
+            status = refresh_overage_credit_grant_cache(on_redis()).status
+            assert status is RefreshStatus.UNCHANGED
+    assert writes(seen) == []
+    assert seen  # the reads were seen: the watch works
     after = (client.get(store.entry_key(org)), client.pttl(store.entry_key(org)))
     assert after[0] == before[0]
     assert before[1] - 5000 < after[1] <= before[1]
@@ -138,11 +137,12 @@ def test_invalidate_removes_only_the_current_org(
     assert client.get(store.entry_key(org)) is None
     assert client.get(store.entry_key(other)) is not None
     assert client.get("unrelated:key") == b"keep"
-    execs = exec_count(client)
-    assert invalidate_overage_credit_grant_cache(on_redis()).status is (
-        InvalidateStatus.NOTHING_TO_REMOVE
-    )
-    assert exec_count(client) == execs
+    with commands_naming(client, store.entry_key(org)) as seen:
+        assert invalidate_overage_credit_grant_cache(on_redis()).status is (
+            InvalidateStatus.NOTHING_TO_REMOVE
+        )
+    assert writes(seen) == []
+    assert seen
 
 
 def test_failed_fetch_writes_nothing(

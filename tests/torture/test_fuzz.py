@@ -24,8 +24,8 @@ from overage_credit_grant.core import (
     retry_wait_ms,
 )
 from overage_credit_grant.shell._cli.argv import parse_fast
+from overage_credit_grant.shell._store import rediskeys
 from overage_credit_grant.shell._store.jsonio import parse_config
-from overage_credit_grant.shell._store.redis import RedisStore
 
 from ..strategies import json_values, org_ids
 
@@ -107,7 +107,7 @@ def test_the_entry_decoder_and_reducers_are_total(
     )
 )
 def test_the_redis_entry_reader_is_total(raw: dict[tuple[str, str], bytes]) -> None:
-    view = RedisStore._view(raw)
+    view = rediskeys.view(raw)
     assert isinstance(view, dict)
 
 
