@@ -141,15 +141,24 @@ def run_from_argv(
         from .options import settings_of  # noqa: PLC0415
 
         settings = settings_of(options, env)
-        now = (clock or settings.clock)()
-        settings = settings.replace(clock=lambda: now)  # one moment for the whole render
+        if settings.redis_url and settings.store is None:  # the server's clock, not a pin
+            settings = _on_redis(settings, clock)
+            now = settings.clock()
+        else:
+            now = (clock or settings.clock)()
+            settings = settings.replace(clock=lambda: now)  # one moment for the whole render
         files = _files_of(settings) if remember else None
     except Exception as exc:  # a broken install: an empty line, one word on stderr
         _write(err or sys.stderr, f"{PREFIX}internal error ({type(exc).__name__})")
         _write(out or sys.stdout, "")
         return 0
     fastline.drain_stdin()
-    said = answer(settings, options.format, as_json=options.json, start_refresh=start_refresh)
+    try:
+        said = answer(settings, options.format, as_json=options.json, start_refresh=start_refresh)
+    finally:
+        close = getattr(settings.store, "close", None)
+        if settings.redis_url and close is not None:
+            close()
     problem = PREFIX + "; ".join(problems) if problems else ""
     _write(out or sys.stdout, said.line)
     if problem:
@@ -158,6 +167,18 @@ def run_from_argv(
         window = freshness_window(said.stamps, now, GRANT.cache.ttl_ms)
         fastline.record(argv, env, files, window, said.line, problem, _claude_read(settings, files))
     return 0
+
+
+def _on_redis(settings: Settings, clock: Callable[[], int] | None) -> Settings:
+    """The settings of a render on Redis: a `GlanceStore` (no redis-py import) where the
+    URL allows, and the clock injected for tests only (else the server's is used)."""
+    from .._store.glance import glance_store  # noqa: PLC0415
+
+    assert settings.redis_url is not None
+    glance = glance_store(settings.redis_url, settings.store_timeout_s)
+    if glance is not None:
+        settings = settings.replace(store=glance)
+    return settings if clock is None else settings.replace(clock=clock)
 
 
 def _read_options(argv: list[str]) -> tuple[Any, list[str]]:

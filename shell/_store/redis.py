@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisStore"]
 
-DEFAULT_PREFIX: Final = "overage-credit-grant:"
+DEFAULT_PREFIX: Final = rk.DEFAULT_PREFIX
 _SCAN_BATCH: Final = 500
 
 

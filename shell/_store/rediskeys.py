@@ -32,6 +32,8 @@ from .port import Config
 __all__ = [
     "ABSENT",
     "COMPARE_AND_SET",
+    "DEFAULT_PREFIX",
+    "EXTEND",
     "KEEP",
     "RELEASE",
     "changes",
@@ -45,6 +47,7 @@ __all__ = [
     "view",
 ]
 
+DEFAULT_PREFIX: Final = "overage-credit-grant:"
 ABSENT: Final = ""
 KEEP: Final = "*"
 
@@ -71,6 +74,11 @@ return 1
 
 RELEASE: Final = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+EXTEND: Final = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0
 """
 

@@ -13,18 +13,13 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Any
 
 from . import rediskeys as rk
 from .port import LeaseStatus
 from .redisnodes import Nodes
 
 __all__ = ["Leases"]
-
-_EXTEND: Final = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 0
-"""
 
 
 class Leases:
@@ -44,7 +39,7 @@ class Leases:
         self.nodes = nodes
         self._errors = errors
         self._release = client.register_script(rk.RELEASE)
-        self._extend = client.register_script(_EXTEND)
+        self._extend = client.register_script(rk.EXTEND)
         self._handed: dict[str, str] = {}  # lease key -> owner, taken for this process
 
     def key(self, org_id: str, section: str) -> str:

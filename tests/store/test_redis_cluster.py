@@ -260,3 +260,29 @@ def wait(check: object, seconds: float) -> None:
 
 def amount_in(store: RedisStore, org: str) -> int:
     return GRANT_CACHE.entry(store.read(org), org).unwrap().value.amount_minor_units
+
+
+def test_the_status_lines_reader_follows_the_slot_map(
+    cluster: ClusterProcesses, prefix: str
+) -> None:
+    """The status line's reader (no redis-py) reads every master's orgs, following the
+    redirections of the node it asked first, and takes leases on any slot."""
+    from overage_credit_grant.shell._store.glance import glance_store
+
+    orgs = orgs_on_every_slot_range(6)
+    store = RedisStore.from_url(cluster.url, prefix=prefix, near_cache=False)
+    for amount, org in enumerate(orgs, start=100):
+        write(store, org, amount)
+    view = glance_store(cluster.url, 1.0, prefix)
+    assert view is not None
+    try:
+        for org in orgs:
+            assert view.read(org) == store.read(org)
+            status, owner = view.hand_over_lease(org, CACHE_KEY)
+            assert status.value == "acquired"
+            with store.lease(org, CACHE_KEY) as held:
+                assert held.value == "busy"
+            view.give_back_lease(org, CACHE_KEY, owner)
+    finally:
+        view.close()
+        store.close()

@@ -13,6 +13,7 @@ import redis
 
 from overage_credit_grant.core import CACHE_KEY, GRANT_CACHE, GrantInfo
 from overage_credit_grant.shell import GRANT, RedisStore, Settings, UpdateStatus
+from overage_credit_grant.shell._store.glance import glance_store
 
 from ..support.redis_topologies import SentinelProcesses
 
@@ -67,6 +68,10 @@ def test_the_master_killed_is_served_again_within_the_failover_plus_two_seconds(
         switched = wait(lambda: sentinel.master_port() not in (0, old), 30)
         back = wait(lambda: put(store, org, 200) is UpdateStatus.WRITTEN, 30)
         read_back = wait(lambda: (i := GRANT.get(s)) is not None and i.amount_minor_units == 200, 5)
+        view = glance_store(sentinel.url, 1.0, prefix)  # the status line's reader
+        assert view is not None
+        assert GRANT_CACHE.entry(view.read(org), org).unwrap().value.amount_minor_units == 200
+        view.close()
         print(f"\nSentinel switched after {switched:.2f} s; writes back {back:.2f} s later")
         assert back <= 2.0
         assert read_back <= 2.0
