@@ -13,6 +13,7 @@ from . import (
     cold_start,
     contention,
     fleet,
+    fleet_ha,
     hot_read,
     near_cache,
     real_profile,
@@ -31,6 +32,7 @@ SECTIONS = [
     fleet,
     near_cache,
     real_profile,
+    fleet_ha,
 ]
 BY_NAME = {section.NAME: section for section in SECTIONS}
 

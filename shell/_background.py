@@ -65,7 +65,7 @@ def refresh_detached(lookup: LookupSpec[Any], ref: str, s: Settings) -> str:
     env = {**os.environ, **s.env, CONFIG_ENV: os.path.abspath(s.config_path)}
     env[MISSED_ENV] = str(now)
     handed = None
-    if isinstance(store, HandsOverLeases):  # take the lease for the child: one start wins
+    if s.redis_url and isinstance(store, HandsOverLeases):  # the child's store: take its lease
         status, owner = store.hand_over_lease(org, lookup.cache.key)
         if status is not LeaseStatus.ACQUIRED:
             return "in_flight" if status is LeaseStatus.BUSY else "store_trouble"

@@ -41,11 +41,13 @@ def test_bench_quick_run_writes_a_report(tmp_path: Path) -> None:
         "8b. Redis near cache: propagation",
         "8c. Redis near cache: losing Redis",
         "9. A real Claude Code profile",
+        "10c. Failover gaps",
     ):
         assert title in text
     assert "| writes for unchanged refreshes within / past TTL | 0 / 1 | 0 / 1 | yes |" in text
     assert "| contention: updates lost | 0 | 0 | yes |" in text
     assert "| 1 / 1 / 1 | 1 / 1 / 1 | yes |" in text  # coalescing
+    assert "| Cluster: requests per org per TTL, 2 hosts | 1 | 1.00 | yes |" in text
 
 
 def test_each_section_runs_alone_and_prints_its_report() -> None:

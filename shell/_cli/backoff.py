@@ -32,7 +32,10 @@ def org_backoff(s: Settings, store: Store, org: str) -> BackoffState | None:
 
 
 def _wait_s(state: BackoffState, s: Settings) -> int:
-    wait = state.retry_at_ms - s.clock()
+    from .._settings import now_ms  # noqa: PLC0415  (the store's clock stamped it)
+    from .._store_choice import store_for  # noqa: PLC0415
+
+    wait = state.retry_at_ms - now_ms(s, store_for(s))
     return (wait + 999) // 1000 if 0 < wait <= s.backoff_cap_ms else 0
 
 

@@ -12,7 +12,7 @@ from overage_credit_grant.core import GrantInfo, encode_grant_info, is_upsell_el
 from .._account import no_organization, raw_organization, valid_organization
 from .._grant import GRANT, format_grant_amount
 from .._read import Found, Source
-from .._settings import Settings
+from .._settings import Settings, now_ms
 from .._store_choice import store_for
 from .options import settings_of
 from .output import EXIT_NOTHING, EXIT_OK, CommandFailed, age, emit
@@ -82,7 +82,8 @@ def cmd_show(args: Any) -> int:
         refreshed = GRANT.refresh(s)
         found = GRANT.find(s)
         if found is None and refreshed.ok and refreshed.value is not None:  # e.g. a skewed clock
-            found = Found(refreshed.value, s.clock(), "cache", store_for(s).location)
+            store = store_for(s)
+            found = Found(refreshed.value, now_ms(s, store), "cache", store.location)
     if found is None:
         if refreshed is not None:
             from .._outcomes import RefreshStatus  # noqa: PLC0415  (only after a refresh)
@@ -95,9 +96,8 @@ def cmd_show(args: Any) -> int:
             "no fresh grant cached (run 'overage-grant refresh')", EXIT_NOTHING, "nothing_cached"
         )
     info = found.value
-    source = (
-        f"{_SOURCES[found.source]}: {found.location}, {age(s.clock() - found.timestamp_ms)} old"
-    )
+    now = now_ms(s, store_for(s)) if found.source == "cache" else s.clock()
+    source = f"{_SOURCES[found.source]}: {found.location}, {age(now - found.timestamp_ms)} old"
     emit(
         args,
         {

@@ -13,7 +13,7 @@ from overage_credit_grant.core import GRANT_CACHE, GrantInfo, encode_grant_info,
 from .._account import valid_organization
 from .._grant import GRANT, format_grant_amount
 from .._read import Found, Source, claude_code_entry
-from .._settings import Settings
+from .._settings import Settings, now_ms
 from .._store_choice import store_for
 from . import backoff
 from .options import settings_of
@@ -47,7 +47,7 @@ def cmd_status(args: Any) -> int:
     if isinstance(checked, Failure):
         raise CommandFailed(f"{store.location}: {checked.failure()}", status="store_unreadable")
     config = checked.unwrap()
-    now = s.clock()
+    store_now, local_now = now_ms(s, store), s.clock()  # our entries' clock; Claude Code's
     current = valid_organization(s)
     rows: list[tuple[str, Found[GrantInfo]]] = [
         (e.org_id, Found(e.value, e.timestamp_ms, "cache", store.location))
@@ -67,8 +67,11 @@ def cmd_status(args: Any) -> int:
             and (in_use.source, in_use.timestamp_ms) == (found.source, found.timestamp_ms)
         )
 
+    def now_for(found: Found[GrantInfo]) -> int:
+        return store_now if found.source == "cache" else local_now
+
     def fresh(found: Found[GrantInfo]) -> bool:
-        return is_fresh(found.timestamp_ms, now, GRANT_CACHE.ttl_ms)
+        return is_fresh(found.timestamp_ms, now_for(found), GRANT_CACHE.ttl_ms)
 
     entries = [
         {
@@ -79,7 +82,7 @@ def cmd_status(args: Any) -> int:
             "grant": encode_grant_info(found.value),
             "amount": format_grant_amount(found.value),
             "timestamp": found.timestamp_ms,
-            "age_ms": now - found.timestamp_ms,
+            "age_ms": now_for(found) - found.timestamp_ms,
             "fresh": fresh(found),
         }
         for org, found in rows
@@ -93,7 +96,7 @@ def cmd_status(args: Any) -> int:
         mark = "*" if used(org, found) else " "
         state = "fresh" if fresh(found) else "stale"
         amount = format_grant_amount(found.value) or "-"
-        shown_age = age(now - found.timestamp_ms)
+        shown_age = age(now_for(found) - found.timestamp_ms)
         lines.append(
             f"{mark} {org:36}  {amount:>10}  {shown_age:>14}  {state}  {_WHERE[found.source]}"
         )

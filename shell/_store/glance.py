@@ -60,7 +60,7 @@ def glance_store(url: str, timeout_s: float, prefix: str = rk.DEFAULT_PREFIX) ->
         return None
 
 
-class GlanceStore:
+class GlanceStore(rk.Named):
     """A read-only view of the Redis store for one-shot processes (module docstring)."""
 
     def __init__(
@@ -95,17 +95,6 @@ class GlanceStore:
         path = parts.path.strip("/")
         self.topology.db = int(path) if path else 0
         return [(parts.hostname or "localhost", parts.port or 6379)]
-
-    def __repr__(self) -> str:
-        return f"GlanceStore({self._location!r}, prefix={self.prefix!r})"
-
-    @property
-    def key(self) -> str:
-        return f"{self._location}#{self.prefix}"
-
-    @property
-    def location(self) -> str:
-        return f"{self._location} (prefix {self.prefix!r})"
 
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000 + self.offset_ms

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -73,7 +74,7 @@ def _no_brace(what: str, text: str) -> None:
         raise ValueError(f"a Redis store's {what} has no brace: {text!r}")
 
 
-class RedisStore:
+class RedisStore(rk.Named):
     """The store port on Redis (see the module docstring). `client` is any redis-py
     client: `redis.Redis`, `redis.cluster.RedisCluster`, or a Sentinel's
     ``master_for(...)``; `from_url` builds the right one from a URL."""
@@ -104,6 +105,7 @@ class RedisStore:
         _no_brace("prefix", prefix)
         _no_brace("section", cache_key)
         self.client = client
+        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.nodes = Nodes(client)
         self.clock = ServerClock(client, cluster=self.nodes.kind == "cluster")
         self.prefix = prefix
@@ -135,30 +137,29 @@ class RedisStore:
 
         return cls(client_for(url, timeout_s), location=public_url(url), **options)
 
-    def __repr__(self) -> str:
-        return f"RedisStore({self._location!r}, prefix={self.prefix!r})"
-
-    @property
-    def key(self) -> str:
-        return f"{self._location}#{self.prefix}"
-
-    @property
-    def location(self) -> str:
-        return f"{self._location} (prefix {self.prefix!r})"
-
     def now_ms(self) -> int:
         """The fleet's clock: the Redis server's, read through this host's (`serverclock`)."""
-        return self.clock.now_ms()
+        return time.time_ns() // 1_000_000 + self.clock.offset_ms
 
     def entry_key(self, org_id: str, section: str | None = None) -> str:
         """The key of one (section, org) record; the section defaults to `cache_key`."""
         return rk.entry_key(self.prefix, section or self.cache_key, org_id)
 
     def _sections(self, sections: Sequence[str]) -> tuple[str, ...]:
-        names = tuple(sections) or (self.cache_key,)
-        for name in names:
-            _no_brace("section", name)
-        return names
+        names = self._names.get(sections)  # type: ignore[call-overload]
+        if names is None:
+            names = tuple(sections) or (self.cache_key,)
+            for name in names:
+                _no_brace("section", name)
+            if len(self._names) < 64:  # a lookup's sections: a handful per process
+                self._names[tuple(sections)] = names
+        return names  # type: ignore[no-any-return]
+
+    def _keys(self, org_id: str, names: tuple[str, ...]) -> tuple[str, ...]:
+        prefix = self.prefix
+        if len(names) == 1:
+            return (f"{prefix}{names[0]}:{{{org_id}}}",)  # rk.entry_key, on the hot path
+        return tuple(rk.entry_key(prefix, name, org_id) for name in names)
 
     def _unavailable(self, exc: BaseException) -> StoreError:
         return StoreError(StoreErrorKind.UNAVAILABLE, f"redis unavailable ({type(exc).__name__})")
@@ -188,7 +189,7 @@ class RedisStore:
         try:
             if org_id is None:
                 return Success(rk.view(self._scan_all(names)))
-            keys = tuple(self.entry_key(org_id, n) for n in names)
+            keys = self._keys(org_id, names)
             near = self.near
             if near is None:
                 return Success(self._fetch(org_id, names, keys))
@@ -212,7 +213,12 @@ class RedisStore:
 
     def read(self, org_id: str | None = None, sections: Sequence[str] = ()) -> Config:
         """The hot path: from the near cache while it serves (`nearcache`'s bound)."""
-        return self._read(org_id, sections, cached=True).value_or({})
+        near = self.near
+        if near is not None and org_id is not None:
+            view = near.get(self._keys(org_id, self._sections(sections)))
+            if view is not None:
+                return view  # type: ignore[return-value]
+        return self._read(org_id, sections, cached=False).value_or({})
 
     def _scan_all(self, sections: tuple[str, ...]) -> dict[tuple[str, str], bytes | None]:
         found: dict[tuple[str, str], bytes | None] = {}

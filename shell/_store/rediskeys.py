@@ -36,6 +36,7 @@ __all__ = [
     "EXTEND",
     "KEEP",
     "RELEASE",
+    "Named",
     "changes",
     "encoded",
     "entry_key",
@@ -163,3 +164,22 @@ def changes(
             changed = True
             args.append(ABSENT if entry is None else "=" + json.dumps(entry))
     return args if changed else []
+
+
+class Named:
+    """What a store on Redis says of itself: the URL without its passwords, the prefix;
+    the same for every store object on the same Redis and prefix (`key`)."""
+
+    _location: str
+    prefix: str
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._location!r}, prefix={self.prefix!r})"
+
+    @property
+    def key(self) -> str:
+        return f"{self._location}#{self.prefix}"
+
+    @property
+    def location(self) -> str:
+        return f"{self._location} (prefix {self.prefix!r})"

@@ -19,7 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from redis.crc import key_slot
 
-from overage_credit_grant.core import CACHE_KEY, GRANT_CACHE, GrantInfo
+from overage_credit_grant.core import CACHE_KEY, GRANT_CACHE
 from overage_credit_grant.shell import (
     GRANT,
     InvalidateStatus,
@@ -32,7 +32,7 @@ from overage_credit_grant.shell import (
 from ..support.backend import GRANT_BODY, TOKEN, grant_path
 from ..support.fleet_host import FleetHost
 from ..support.near_hosts import NearHosts
-from ..support.redis_topologies import ClusterProcesses
+from ..support.redis_topologies import ClusterProcesses, put_grant
 
 
 @pytest.fixture(scope="module")
@@ -169,12 +169,7 @@ def cluster_primaries(cluster: ClusterProcesses) -> list[str]:
 
 
 def write(store: RedisStore, org: str, amount: int) -> None:
-    info = GrantInfo(True, True, False, amount, "USD")
-    now = store.now_ms()
-    result = store.update(
-        lambda prev: GRANT_CACHE.after_refresh(prev, org, info, now), org, (CACHE_KEY,)
-    )
-    assert result.status is UpdateStatus.WRITTEN
+    assert put_grant(store, org, amount) is UpdateStatus.WRITTEN
 
 
 def test_a_cluster_that_does_not_answer_gives_outcomes_not_exceptions(
@@ -213,7 +208,7 @@ def test_a_master_that_fails_over_is_followed(tmp_path: Path) -> None:
         write(writer, org, 100)
         store.read(org)
         wait(lambda: near.serving, 5)
-        owner = next(p for p in ha.master_ports() if key_slot(org.encode()) in owned_slots(ha, p))
+        owner = next(p for p in ha.master_ports() if key_slot(org.encode()) in ha.owned_slots(p))
         ha.kill(owner)
         killed_at = time.monotonic()
         wait(lambda: write_ok(writer, org, 200), 15)
@@ -230,25 +225,8 @@ def test_a_master_that_fails_over_is_followed(tmp_path: Path) -> None:
         ha.stop()
 
 
-def owned_slots(cluster: ClusterProcesses, port: int) -> set[int]:
-    from redis import Redis
-
-    client = Redis(port=port)
-    owned: set[int] = set()
-    for start, end, master, *_replicas in client.execute_command("CLUSTER", "SLOTS"):
-        if master[1] == port:
-            owned.update(range(start, end + 1))
-    client.close()
-    return owned
-
-
 def write_ok(store: RedisStore, org: str, amount: int) -> bool:
-    info = GrantInfo(True, True, False, amount, "USD")
-    now = store.now_ms()
-    result = store.update(
-        lambda prev: GRANT_CACHE.after_refresh(prev, org, info, now), org, (CACHE_KEY,)
-    )
-    return result.status is UpdateStatus.WRITTEN
+    return put_grant(store, org, amount) is UpdateStatus.WRITTEN
 
 
 def wait(check: object, seconds: float) -> None:

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from overage_credit_grant.core import CACHE_KEY, GRANT_CACHE, GrantInfo
+from overage_credit_grant.core import GRANT_CACHE
 from overage_credit_grant.shell import GRANT, RedisStore, Settings, UpdateStatus
 from overage_credit_grant.shell._store.glance import glance_store
 
-from ..support.redis_topologies import SentinelProcesses
+from ..support.redis_topologies import SentinelProcesses, put_grant
 
 
 @pytest.fixture
@@ -25,14 +25,6 @@ def sentinel() -> Iterator[SentinelProcesses]:
         yield found
     finally:
         found.stop()
-
-
-def put(store: RedisStore, org: str, amount: int) -> UpdateStatus:
-    info = GrantInfo(True, True, False, amount, "USD")
-    now = store.now_ms()
-    return store.update(
-        lambda prev: GRANT_CACHE.after_refresh(prev, org, info, now), org, (CACHE_KEY,)
-    ).status
 
 
 def amount_on(port: int, prefix: str, org: str) -> int | None:
@@ -60,13 +52,13 @@ def test_the_master_killed_is_served_again_within_the_failover_plus_two_seconds(
     org, prefix = str(uuid.uuid4()), "killed:"
     store = RedisStore.from_url(sentinel.url, prefix=prefix)
     try:
-        assert put(store, org, 100) is UpdateStatus.WRITTEN
+        assert put_grant(store, org, 100) is UpdateStatus.WRITTEN
         s = Settings(config_path="unused.json", organization=org, store=store)
         assert GRANT.get(s) is not None
         old = sentinel.master.port
         sentinel.master.kill()
         switched = wait(lambda: sentinel.master_port() not in (0, old), 30)
-        back = wait(lambda: put(store, org, 200) is UpdateStatus.WRITTEN, 30)
+        back = wait(lambda: put_grant(store, org, 200) is UpdateStatus.WRITTEN, 30)
         read_back = wait(lambda: (i := GRANT.get(s)) is not None and i.amount_minor_units == 200, 5)
         view = glance_store(sentinel.url, 1.0, prefix)  # the status line's reader
         assert view is not None
@@ -100,7 +92,7 @@ def test_after_a_manual_failover_no_acknowledged_write_is_lost(
         return info is not None and info.amount_minor_units >= amount
 
     try:
-        assert put(writer, org, 1) is UpdateStatus.WRITTEN
+        assert put_grant(writer, org, 1) is UpdateStatus.WRITTEN
         assert GRANT.get(s) is not None
         sentinel.failover()
         amount = 1
@@ -108,12 +100,12 @@ def test_after_a_manual_failover_no_acknowledged_write_is_lost(
         while time.monotonic() < deadline:
             amount += 1
             one = str(uuid.uuid4())
-            if put(writer, one, amount) is not UpdateStatus.WRITTEN:
+            if put_grant(writer, one, amount) is not UpdateStatus.WRITTEN:
                 refused.append(time.monotonic())
                 time.sleep(0.05)
                 continue
             acknowledged.append(one)
-            if put(writer, org, amount) is UpdateStatus.WRITTEN:
+            if put_grant(writer, org, amount) is UpdateStatus.WRITTEN:
                 try:
                     wait(lambda a=amount: seen(a), 1)  # type: ignore[misc]
                 except AssertionError:

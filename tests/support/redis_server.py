@@ -32,10 +32,10 @@ def find_redis_server() -> str | None:
 
 def redis_binary() -> str:
     """The redis-server to test with; skips the test where there is none (fails under CI)."""
-    import pytest  # the bench uses this module without pytest
-
     found = find_redis_server()
     if found is None:
+        import pytest  # only here: the bench uses this module without pytest
+
         if os.environ.get("CI"):
             pytest.fail("redis-server is missing: .ci/run installs it from Debian's packages")
         pytest.skip("redis-server is not installed (apt-get install redis-server)")

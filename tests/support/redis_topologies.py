@@ -15,6 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from overage_credit_grant.core import CACHE_KEY, GRANT_CACHE, GrantInfo
+from overage_credit_grant.shell import RedisStore, UpdateStatus
+
 from .redis_server import RedisProcess, free_port, redis_binary
 
 
@@ -150,6 +153,18 @@ class ClusterProcesses:
         """The ports of the nodes that are masters now."""
         return [p for p in self.procs if self.alive(p) and _ask(p, "ROLE").startswith("master")]
 
+    def owned_slots(self, port: int) -> set[int]:
+        """The slots the master at `port` serves."""
+        import redis
+
+        client = redis.Redis(port=port)
+        owned: set[int] = set()
+        for start, end, master, *_replicas in client.execute_command("CLUSTER", "SLOTS"):
+            if master[1] == port:
+                owned.update(range(start, end + 1))
+        client.close()
+        return owned
+
     def role(self, port: int) -> str:
         return _ask(port, "ROLE").splitlines()[0] if self.alive(port) else "dead"
 
@@ -238,3 +253,12 @@ class SentinelProcesses:
         self.master.stop()
         self.replica.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def put_grant(store: RedisStore, org: str, amount: int) -> UpdateStatus:
+    """Store a grant of `amount` for `org`, stamped by the store's clock, as a host does."""
+    info = GrantInfo(True, True, False, amount, "USD")
+    now = store.now_ms()
+    return store.update(
+        lambda prev: GRANT_CACHE.after_refresh(prev, org, info, now), org, (CACHE_KEY,)
+    ).status
