@@ -38,22 +38,30 @@ _GRANT_KEYS: Final = ("available", "eligible", "granted", "amount_minor_units", 
 _HEX: Final = "0123456789abcdefABCDEF"
 
 
-def json_values(*, max_leaves: int = 12) -> st.SearchStrategy[JsonValue]:
-    """Any value `json.loads` can return (finite floats only)."""
-    scalars = (
+def _json_scalars() -> st.SearchStrategy[JsonValue]:
+    return (
         st.none()
         | st.booleans()
         | st.integers()
         | st.floats(allow_nan=False, allow_infinity=False)
         | st.text(max_size=12)
     )
+
+
+def json_values(*, max_leaves: int = 12) -> st.SearchStrategy[JsonValue]:
+    """Any value `json.loads` can return (finite floats only)."""
     return st.recursive(
-        scalars,
+        _json_scalars(),
         lambda inner: (
             st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
         ),
         max_leaves=max_leaves,
     )
+
+
+def _json_non_objects() -> st.SearchStrategy[JsonValue]:
+    # Drawn directly rather than filtered out of json_values(): no draw is thrown away.
+    return _json_scalars() | st.lists(json_values(max_leaves=8), max_size=4)
 
 
 def org_ids() -> st.SearchStrategy[str]:
@@ -169,7 +177,7 @@ def _broken_payload(draw: st.DrawFn) -> object:
 
 def invalid_grant_payloads() -> st.SearchStrategy[object]:
     """Bodies that must be rejected: wrong types, missing keys, or not an object at all."""
-    not_objects = json_values().filter(lambda v: not isinstance(v, dict))
+    not_objects = _json_non_objects()
     return _broken_payload() | not_objects
 
 
@@ -188,7 +196,7 @@ def cache_entries(
 def malformed_cache_entries() -> st.SearchStrategy[object]:
     """Stored entries a reader must ignore rather than trust."""
     return st.one_of(
-        json_values().filter(lambda v: not isinstance(v, dict)),
+        _json_non_objects(),
         st.builds(lambda p, t: {"info": p, "timestamp": t}, invalid_grant_payloads(), epoch_ms()),
         st.builds(
             lambda e, t: {"info": e, "timestamp": t},
@@ -199,34 +207,34 @@ def malformed_cache_entries() -> st.SearchStrategy[object]:
     )
 
 
-@st.composite
 def configs(
-    draw: st.DrawFn,
     *,
     orgs: st.SearchStrategy[str] | None = None,
     max_orgs: int = 4,
     with_malformed: bool = True,
     with_cache: bool | None = None,
-) -> dict[str, object]:
+) -> st.SearchStrategy[dict[str, object]]:
     """Config objects: unrelated keys of any JSON, plus (often) a cache of several orgs.
 
     The cache holds well-formed entries and, when `with_malformed`, malformed ones and
     keys that are not org ids, all of which the reducers must carry over untouched.
     """
-    unrelated = draw(
-        st.dictionaries(
-            st.text(max_size=12).filter(lambda k: k != CACHE_KEY), json_values(), max_size=5
-        )
+    # Every strategy is built once, here, not on each draw: building one costs more than
+    # drawing from it.
+    unrelated = st.dictionaries(
+        st.text(max_size=12).filter(lambda k: k != CACHE_KEY), json_values(), max_size=5
     )
-    if not draw(st.booleans() if with_cache is None else st.just(with_cache)):
-        return unrelated
     entries = (
-        st.one_of(cache_entries(), malformed_cache_entries())
-        if with_malformed
-        else (cache_entries())
+        st.one_of(cache_entries(), malformed_cache_entries()) if with_malformed else cache_entries()
     )
     keys = orgs or org_ids()
     if with_malformed:
         keys = keys | st.text(max_size=10)
-    cache = draw(st.dictionaries(keys, entries, max_size=max_orgs))
-    return {**unrelated, CACHE_KEY: cache}
+    cached = st.builds(
+        lambda rest, cache: {**rest, CACHE_KEY: cache},
+        unrelated,
+        st.dictionaries(keys, entries, max_size=max_orgs),
+    )
+    if with_cache is None:
+        return unrelated | cached
+    return cached if with_cache else unrelated

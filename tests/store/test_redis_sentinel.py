@@ -4,6 +4,7 @@ master stays up until Sentinel demotes it."""
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -94,11 +95,15 @@ def test_after_a_manual_failover_no_acknowledged_write_is_lost(
     try:
         assert put_grant(writer, org, 1) is UpdateStatus.WRITTEN
         assert GRANT.get(s) is not None
+        old = sentinel.master.port
         sentinel.failover()
         amount = 1
-        deadline = time.monotonic() + 12  # past the moment Sentinel demotes the old master
-        while time.monotonic() < deadline:
+        # Write until 1 s past the moment Sentinel demotes the old master (20 s at most).
+        started, demoted = time.monotonic(), math.inf
+        while time.monotonic() < min(started + 20, demoted + 1):
             amount += 1
+            if demoted == math.inf and amount % 4 == 0 and sentinel.role(old) == "slave":
+                demoted = time.monotonic()
             one = str(uuid.uuid4())
             if put_grant(writer, one, amount) is not UpdateStatus.WRITTEN:
                 refused.append(time.monotonic())
@@ -112,6 +117,7 @@ def test_after_a_manual_failover_no_acknowledged_write_is_lost(
                     late.append(amount)
             time.sleep(0.05)
         assert sentinel.master_port() == new, "the failover did not happen"
+        assert demoted < math.inf, "the old master was never demoted"
         missing = [o for o in acknowledged if amount_on(new, prefix, o) is None]
         print(
             f"\n{len(acknowledged)} writes acknowledged, {len(missing)} lost; refused for "

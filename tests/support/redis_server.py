@@ -73,6 +73,9 @@ class RedisProcess:
                 self.folder,
                 "--protected-mode",
                 "no",
+                # a replica syncs at once instead of after the default 5 s wait for others
+                "--repl-diskless-sync-delay",
+                "0",
                 *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,

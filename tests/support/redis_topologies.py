@@ -101,6 +101,7 @@ class ClusterProcesses:
             "appendonly": "no",
             "dir": str(folder),
             "protected-mode": "no",
+            "repl-diskless-sync-delay": "0",  # replicas sync at once, not after 5 s
         }
         self.procs[port] = subprocess.Popen(
             [self.binary, *(x for k, v in options.items() for x in (f"--{k}", v))],
@@ -236,6 +237,10 @@ class SentinelProcesses:
     def replicas_known(self) -> int:
         answer = _ask(self.sentinel_port, "SENTINEL", "REPLICAS", self.service)
         return answer.count("slave")
+
+    def role(self, port: int) -> str:
+        """Redis's word for the role of the server at `port` now: master or slave."""
+        return _ask(port, "ROLE").splitlines()[0]
 
     def failover(self) -> None:
         """A manual failover: the replica promoted while the old master stays up (asked
