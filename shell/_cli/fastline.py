@@ -30,8 +30,8 @@ import sys
 import time
 
 from .._places import CLAUDE_CODE_KEYS, REDIS_URL_ENV, RENDER_ENV, default_cache_dir
-from .._store.keyscache import recall, remember, signed
-from .._store.toplevel import raw_values
+from .._store.keyscache import encode_values, kept_raw_values, signed
+from .._store.smallfile import read_small, write_small
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 __all__ = [
     "claude_values",
     "drain_stdin",
-    "encode_values",
     "record",
     "replay",
     "signatures",
@@ -53,9 +52,6 @@ _SEP: Final = "\x1f"
 _RECORD_MAX: Final = 64 * 1024
 _STDIN_LIMIT: Final = 1 << 20
 _STDIN_WAIT_S: Final = 0.2
-_READ_FLAGS: Final = (
-    os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-)
 # Claude Code's file is read as its readers read it: links followed, never blocking.
 _CLAUDE_FLAGS: Final = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _CLAUDE_MAX: Final = 64 * 1024 * 1024
@@ -98,12 +94,7 @@ def claude_values(path: str, env: Mapping[str, str]) -> tuple[str, str] | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > _CLAUDE_MAX:
             return None
-        folder = default_cache_dir(env)
-        raw = recall(folder, path, st, CLAUDE_CODE_KEYS)
-        if raw is None:
-            raw = raw_values(fd, st.st_size, CLAUDE_CODE_KEYS)
-            if raw is not None:
-                remember(folder, path, st, CLAUDE_CODE_KEYS, raw)
+        raw = kept_raw_values(default_cache_dir(env), path, fd, st, CLAUDE_CODE_KEYS)
     except OSError:
         return None
     finally:
@@ -111,11 +102,6 @@ def claude_values(path: str, env: Mapping[str, str]) -> tuple[str, str] | None:
     if raw is None:
         return None
     return signed(st), encode_values(raw)
-
-
-def encode_values(raw: Mapping[str, bytes]) -> str:
-    """The values read of Claude Code's file, as they are recorded and compared."""
-    return _SEP.join(f"{key}={raw[key].hex()}" for key in sorted(raw))
 
 
 def signatures(paths: Sequence[str]) -> list[tuple[str, str]] | None:
@@ -135,23 +121,11 @@ def _record_path(env: Mapping[str, str]) -> str | None:
 
 
 def _read_record(path: str) -> str | None:
-    """The record's text: a regular file of ours, small, opened without following a link
-    and without blocking; None otherwise."""
+    data = read_small(path, _RECORD_MAX)
     try:
-        fd = os.open(path, _READ_FLAGS)
-    except OSError:
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    try:
-        import stat  # noqa: PLC0415  (a builtin module: next to nothing)
-
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _RECORD_MAX:
-            return None
-        return os.read(fd, _RECORD_MAX + 1).decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    finally:
-        os.close(fd)
 
 
 def replay(
@@ -233,22 +207,7 @@ def record(
 
 
 def _write_record(path: str, text: str) -> None:
-    folder = os.path.dirname(path)
-    temp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(temp, flags, 0o600)
-        try:
-            os.write(fd, text.encode("utf-8"))
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except OSError:
-        import contextlib  # noqa: PLC0415  (the full render has loaded it already)
-
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+    write_small(path, text.encode("utf-8"))
 
 
 def drain_stdin(stream: TextIO | None = None) -> bytes:

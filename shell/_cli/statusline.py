@@ -37,6 +37,7 @@ from .._places import CLAUDE_CODE_KEYS
 from .._read import claude_code_entry, our_entry
 from .._settings import Settings
 from .._store.files import keys_read
+from .._store.keyscache import encode_values
 from .._store_choice import store_for
 from . import fastline
 from .lines import FIELDS, grant_state, statusline_text, unknown_fields
@@ -221,7 +222,7 @@ def _claude_read(settings: Settings, files: list[tuple[str, str]]) -> tuple[str,
     read = keys_read(path, CLAUDE_CODE_KEYS)
     if read is None or ":".join(map(str, read[0])) != dict(files).get(path):
         return None
-    return path, fastline.encode_values(read[1])
+    return path, encode_values(read[1])
 
 
 def _write(stream: TextIO, text: str) -> None:

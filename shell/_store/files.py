@@ -57,8 +57,8 @@ from .jsonio import (
     read_regular_file,
     with_regular_file,
 )
-from .keyscache import recall, remember
-from .toplevel import parsed, raw_values
+from .keyscache import kept_raw_values
+from .toplevel import parsed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -171,11 +171,7 @@ class _KeysOf:
         self.path, self.keys, self.memory = path, keys, memory
 
     def __call__(self, fd: int, st: os.stat_result) -> Loaded:
-        raw = recall(self.memory, self.path, st, self.keys)
-        if raw is None:
-            raw = raw_values(fd, st.st_size, self.keys)
-            if raw is not None:
-                remember(self.memory, self.path, st, self.keys, raw)
+        raw = kept_raw_values(self.memory, self.path, fd, st, self.keys)
         values = None if raw is None else parsed(raw)
         if values is not None:
             return st, Success(values), raw

@@ -18,20 +18,20 @@ from __future__ import annotations
 
 import os
 
+from .smallfile import read_small, write_small
+from .toplevel import raw_values
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from typing import Final
 
-__all__ = ["recall", "remember", "signed"]
+__all__ = ["encode_values", "kept_raw_values", "recall", "remember", "signed"]
 
 MAGIC: Final = "overage-grant claude code keys 1"
 NAME: Final = "claude-code-keys"
 _SEP: Final = "\x1f"
 _MAX: Final = 256 * 1024
-_READ_FLAGS: Final = (
-    os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-)
 
 
 def signed(st: os.stat_result) -> str:
@@ -53,21 +53,13 @@ def recall(
     head = _head(path, st, keys) if folder is not None else None
     if head is None or folder is None:
         return None
-    try:
-        fd = os.open(os.path.join(folder, NAME), _READ_FLAGS)
-    except OSError:
+    data = read_small(os.path.join(folder, NAME), _MAX)
+    if data is None:
         return None
     try:
-        import stat  # noqa: PLC0415  (a builtin module: next to nothing)
-
-        kept = os.fstat(fd)
-        if not stat.S_ISREG(kept.st_mode) or kept.st_size > _MAX:
-            return None
-        text = os.read(fd, _MAX + 1).decode("ascii")
-    except (OSError, UnicodeDecodeError):
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
         return None
-    finally:
-        os.close(fd)
     lines = text.split("\n")
     if len(lines) != len(head) + 2 or lines[: len(head)] != head or lines[-1] != "":
         return None
@@ -95,20 +87,24 @@ def remember(
     head = _head(path, st, keys) if folder is not None else None
     if head is None or folder is None:
         return
-    values = _SEP.join(f"{key}={raw[key].hex()}" for key in sorted(raw))
-    target = os.path.join(folder, NAME)
-    temp = f"{target}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(temp, flags, 0o600)
-        try:
-            os.write(fd, "\n".join([*head, values, ""]).encode("ascii"))
-        finally:
-            os.close(fd)
-        os.replace(temp, target)
-    except OSError:
-        try:  # noqa: SIM105  (contextlib is not loaded on this path)
-            os.unlink(temp)
-        except OSError:
-            pass
+    text = "\n".join([*head, encode_values(raw), ""])
+    write_small(os.path.join(folder, NAME), text.encode("ascii"))
+
+
+def encode_values(raw: Mapping[str, bytes]) -> str:
+    """Values read of a file, as they are kept (and as the status line compares them)."""
+    return _SEP.join(f"{key}={raw[key].hex()}" for key in sorted(raw))
+
+
+def kept_raw_values(
+    folder: str | None, path: str, fd: int, st: os.stat_result, keys: Sequence[str]
+) -> dict[str, bytes] | None:
+    """`toplevel.raw_values` of the open file `fd` of `path` (whose stat is `st`), taken
+    from what was kept in `folder` when it was kept for exactly that, else searched for
+    and kept for the next process."""
+    raw = recall(folder, path, st, keys)
+    if raw is None:
+        raw = raw_values(fd, st.st_size, keys)
+        if raw is not None:
+            remember(folder, path, st, keys, raw)
+    return raw
