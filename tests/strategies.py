@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import strategies as st
 
 from overage_credit_grant.core import CACHE_TTL_MS
@@ -34,6 +36,7 @@ __all__ = [
     "malformed_cache_entries",
     "non_usd_currencies",
     "org_ids",
+    "path_names",
     "redis_key_parts",
     "redis_values",
     "ttl_offsets",
@@ -65,3 +68,14 @@ def redis_key_parts() -> st.SearchStrategy[str]:
 def redis_values() -> st.SearchStrategy[bytes | None]:
     """What a Redis key may hold for the compare-and-set: nothing, or any bytes."""
     return st.none() | st.binary(max_size=24)
+
+
+def path_names() -> st.SearchStrategy[str]:
+    """File names as a POSIX system may hold them, as Python sees them: any bytes but
+    ``/`` and NUL, so non-ASCII text and undecodable bytes (``surrogateescape``) too."""
+    byte = st.integers(min_value=1, max_value=255).filter(lambda b: b != ord("/"))
+    return (
+        st.lists(byte, min_size=1, max_size=16)
+        .map(lambda b: os.fsdecode(bytes(b)))
+        .filter(lambda name: name not in (".", ".."))
+    )

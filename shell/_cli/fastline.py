@@ -120,14 +120,6 @@ def _record_path(env: Mapping[str, str]) -> str | None:
     return None if folder is None else os.path.join(folder, RECORD_NAME)
 
 
-def _read_record(path: str) -> str | None:
-    data = read_small(path, _RECORD_MAX)
-    try:
-        return None if data is None else data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
 def replay(
     argv: Sequence[str],
     env: Mapping[str, str],
@@ -139,7 +131,7 @@ def replay(
     did (stdin is drained first, as a full render does)."""
     key = _key(argv, env)
     path = _record_path(env) if key is not None else None
-    text = _read_record(path) if path is not None else None
+    text = read_small(path, _RECORD_MAX) if path is not None else None
     if text is None or path is None:
         return False
     lines = text.split("\n")
@@ -178,7 +170,7 @@ def replay(
         new_pairs = [(p, rewritten[1] if p == rewritten[0] else s) for p, s in pairs]
         lines[2] = _SEP.join(part for pair in new_pairs for part in pair)
         lines[4] = f"{rewritten[0]}{_SEP}{lines[4].partition(_SEP)[2]}"
-        _write_record(path, "\n".join(lines))
+        write_small(path, "\n".join(lines))
     return True
 
 
@@ -203,11 +195,7 @@ def record(
     start, end = ("" if bound is None else str(bound) for bound in window)
     flat = _SEP.join(part for pair in files for part in pair)
     lines = [MAGIC, key or "", flat, f"{start}{_SEP}{end}", values, out_text, err_text, ""]
-    _write_record(path, "\n".join(lines))
-
-
-def _write_record(path: str, text: str) -> None:
-    write_small(path, text.encode("utf-8"))
+    write_small(path, "\n".join(lines))
 
 
 def drain_stdin(stream: TextIO | None = None) -> bytes:

@@ -53,12 +53,8 @@ def recall(
     head = _head(path, st, keys) if folder is not None else None
     if head is None or folder is None:
         return None
-    data = read_small(os.path.join(folder, NAME), _MAX)
-    if data is None:
-        return None
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
+    text = read_small(os.path.join(folder, NAME), _MAX)
+    if text is None:
         return None
     lines = text.split("\n")
     if len(lines) != len(head) + 2 or lines[: len(head)] != head or lines[-1] != "":
@@ -87,8 +83,7 @@ def remember(
     head = _head(path, st, keys) if folder is not None else None
     if head is None or folder is None:
         return
-    text = "\n".join([*head, encode_values(raw), ""])
-    write_small(os.path.join(folder, NAME), text.encode("ascii"))
+    write_small(os.path.join(folder, NAME), "\n".join([*head, encode_values(raw), ""]))
 
 
 def encode_values(raw: Mapping[str, bytes]) -> str:

@@ -198,3 +198,32 @@ def test_show_and_statusline_show_claude_codes_grant(
     assert sorted(os.listdir(claude)) == [".claude.json"]
     assert not httpserver.log
     assert grant_path(org)  # the path the backend would have been asked for
+
+
+@pytest.mark.parametrize("home_name", ["home", "José Müller", "名前", os.fsdecode(b"caf\xe9")])
+def test_a_home_folder_named_in_any_language_shows_the_grant(
+    tmp_path: Path, httpserver: HTTPServer, home_name: str
+) -> None:
+    """Claude Code's file at its default place under a HOME whose name is not ASCII, or
+    not even UTF-8: every render (the first, and the replays and searches kept for the
+    next) shows Claude Code's grant, with no request and nothing on stderr."""
+    org = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    home = tmp_path / home_name
+    home.mkdir()
+    stamp = time.time_ns() // 1_000_000 - 5_000
+    path = claude_config(home, org, {"info": TWELVE_FIFTY, "timestamp": stamp})
+    before = FileState.of(path)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "OVERAGE_GRANT_BASE_URL": httpserver.url_for("/").rstrip("/"),
+    }
+    for args in (["statusline"], ["statusline"], ["show", "--no-refresh"], ["statusline"]):
+        done = subprocess.run(
+            [SCRIPT, *args], env=env, capture_output=True, timeout=30, check=False
+        )
+        assert (done.returncode, done.stderr) == (0, b""), args
+        assert b"$12.50" in done.stdout, args
+        path.touch()  # Claude Code rewrote its file, keys unchanged: searched and kept again
+    assert httpserver.log == []
+    assert FileState.of(path).data == before.data
