@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if replay(words, os.environ):
             return 0
+        from .._log import quiet  # noqa: PLC0415
+
+        quiet()  # a failure the library logs must not print a traceback under the line
         from .statusline import run_from_argv  # noqa: PLC0415
 
         return run_from_argv(words)

@@ -185,6 +185,20 @@ def test_a_failing_backend_is_asked_at_most_twice_in_ten_renders(
     assert 1 <= len(httpserver.log) <= 2
 
 
+def test_a_lease_it_cannot_take_says_nothing_on_stderr(
+    env: dict[str, str], tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A directory where the lease file goes: the library logs that the lease cannot be
+    taken, and the render, as every command does, sends its records to no handler: its
+    line, exit 0, nothing on stderr (`render` checks), and the directory left as it was."""
+    lease = tmp_path / "config.json.lease"
+    lease.mkdir()
+    for _ in range(2):
+        assert render(env).out == "\n"
+    assert lease.is_dir()
+    assert list(lease.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "extra",
     [{"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}, {"CLAUDE_CODE_ORGANIZATION_UUID": ""}],
