@@ -156,10 +156,9 @@ class RedisStore(rk.Named):
         return names  # type: ignore[no-any-return]
 
     def _keys(self, org_id: str, names: tuple[str, ...]) -> tuple[str, ...]:
-        prefix = self.prefix
         if len(names) == 1:
-            return (f"{prefix}{names[0]}:{{{org_id}}}",)  # rk.entry_key, on the hot path
-        return tuple(rk.entry_key(prefix, name, org_id) for name in names)
+            return (rk.entry_key(self.prefix, names[0], org_id),)
+        return tuple(rk.entry_key(self.prefix, name, org_id) for name in names)
 
     def _unavailable(self, exc: BaseException) -> StoreError:
         return StoreError(StoreErrorKind.UNAVAILABLE, f"redis unavailable ({type(exc).__name__})")
