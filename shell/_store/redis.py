@@ -146,14 +146,15 @@ class RedisStore(rk.Named):
         return rk.entry_key(self.prefix, section or self.cache_key, org_id)
 
     def _sections(self, sections: Sequence[str]) -> tuple[str, ...]:
-        names = self._names.get(sections)  # type: ignore[call-overload]
+        given = sections if type(sections) is tuple else tuple(sections)  # a list is a key too
+        names = self._names.get(given)
         if names is None:
-            names = tuple(sections) or (self.cache_key,)
+            names = given or (self.cache_key,)
             for name in names:
                 _no_brace("section", name)
             if len(self._names) < 64:  # a lookup's sections: a handful per process
-                self._names[tuple(sections)] = names
-        return names  # type: ignore[no-any-return]
+                self._names[given] = names
+        return names
 
     def _keys(self, org_id: str, names: tuple[str, ...]) -> tuple[str, ...]:
         if len(names) == 1:

@@ -26,6 +26,7 @@ from overage_credit_grant.shell import (
     RedisStore,
     RefreshStatus,
     Settings,
+    UpdateStatus,
     get_cached_overage_credit_grant,
     invalidate_overage_credit_grant_cache,
     refresh_overage_credit_grant_cache,
@@ -40,6 +41,25 @@ from ..support.redis_server import RedisProcess, free_port
 def stored(client: redis.Redis, store: RedisStore, org: str) -> object:
     raw = client.get(store.entry_key(org))
     return None if raw is None else json.loads(raw)
+
+
+@pytest.mark.parametrize("near_cache", [False, True], ids=["round-trip", "near-cache"])
+def test_sections_as_a_list_or_a_tuple_are_the_same_sections(
+    redis_server: RedisProcess, redis_prefix: str, org: str, near_cache: bool
+) -> None:
+    """The port takes any sequence of section names: a list reads and writes what the
+    tuple does, and never raises."""
+    store = RedisStore.from_url(redis_server.url, prefix=redis_prefix, near_cache=near_cache)
+    sections = ["seats", "seatsBackoff"]
+    try:
+        written = store.update(lambda prev: {"seats": {org: 3}}, org, sections)
+        assert written.status is UpdateStatus.WRITTEN
+        for _ in range(2):  # the second time from the memo of names (and the near cache)
+            assert store.read(org, sections) == {"seats": {org: 3}}
+            assert store.read(org, tuple(sections)) == {"seats": {org: 3}}
+            assert store.read_checked(org, sections).unwrap() == {"seats": {org: 3}}
+    finally:
+        store.close()
 
 
 def test_first_refresh_stores_the_entry_with_an_expiry(
