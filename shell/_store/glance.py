@@ -40,6 +40,7 @@ from .port import (
 )
 from .redisurl import Topology, public_url
 from .resp import Connection, Reply, RespError
+from .serverclock import ServerClock
 
 __all__ = ["GlanceStore", "glance_store"]
 
@@ -84,7 +85,7 @@ class GlanceStore(rk.Named):
         self._handed: dict[str, str] = {}
         self._deadline = time.monotonic() + timeout_s
         self._trouble: BaseException | None = None
-        self.offset_ms = 0
+        self.clock = ServerClock()  # set by the TIME sent with every read
 
     def _server_addresses(self, url: str) -> list[Address]:
         if self.topology.kind != "plain":
@@ -97,7 +98,7 @@ class GlanceStore(rk.Named):
         return [(parts.hostname or "localhost", parts.port or 6379)]
 
     def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000 + self.offset_ms
+        return self.clock.now_ms()
 
     def close(self) -> None:
         for conn in self._conns.values():
@@ -203,8 +204,7 @@ class GlanceStore(rk.Named):
             if isinstance(values, RespError) or not isinstance(values, list):
                 raise OSError("an unexpected reply to MGET")
             if isinstance(clock, list) and len(clock) == 2:
-                server_ms = int(_text(clock[0])) * 1000 + int(_text(clock[1])) // 1000
-                self.offset_ms = server_ms - (before + after) // 2_000_000
+                self.clock.observe(int(_text(clock[0])), int(_text(clock[1])), before, after)
             raw = {
                 (n, org_id): v if isinstance(v, bytes) else None
                 for n, v in zip(names, values, strict=True)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -139,7 +138,7 @@ class RedisStore(rk.Named):
 
     def now_ms(self) -> int:
         """The fleet's clock: the Redis server's, read through this host's (`serverclock`)."""
-        return time.time_ns() // 1_000_000 + self.clock.offset_ms
+        return self.clock.now_ms()
 
     def entry_key(self, org_id: str, section: str | None = None) -> str:
         """The key of one (section, org) record; the section defaults to `cache_key`."""

@@ -25,7 +25,9 @@ __all__ = ["ServerClock"]
 class ServerClock:
     """Milliseconds since the Unix epoch by one Redis server's clock."""
 
-    def __init__(self, client: Any, *, cluster: bool = False, resample_s: float = 60.0) -> None:
+    def __init__(
+        self, client: Any = None, *, cluster: bool = False, resample_s: float = 60.0
+    ) -> None:
         self.client = client
         self.cluster = cluster
         self.resample_s = resample_s
@@ -35,19 +37,23 @@ class ServerClock:
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000 + self.offset_ms
 
+    def observe(self, seconds: int, micros: int, before_ns: int, after_ns: int) -> int:
+        """Take the server's ``TIME`` answer (`seconds`, `micros`), asked at `before_ns`
+        and answered at `after_ns` by this host's wall clock; the new offset."""
+        server_ms = seconds * 1000 + micros // 1000
+        self.offset_ms = server_ms - (before_ns + after_ns) // 2_000_000
+        self.measured_at = time.monotonic()
+        return self.offset_ms
+
     def measure(self) -> int:
-        """Ask the server for its time now; the new offset (a redis-py error when the
-        server does not answer)."""
+        """Ask the server (through `client`, redis-py's) for its time now; the new offset
+        (a redis-py error when the server does not answer)."""
         before = time.time_ns()
         if self.cluster:
             seconds, micros = self.client.time(target_nodes=self.client.get_default_node())
         else:
             seconds, micros = self.client.time()
-        after = time.time_ns()
-        server_ms = int(seconds) * 1000 + int(micros) // 1000
-        self.offset_ms = server_ms - (before + after) // 2_000_000
-        self.measured_at = time.monotonic()
-        return self.offset_ms
+        return self.observe(int(seconds), int(micros), before, time.time_ns())
 
     def measure_if_due(self) -> None:
         """`measure` when the last measurement is older than `resample_s` (or none)."""
