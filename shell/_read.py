@@ -145,7 +145,7 @@ def find(cache: PerOrgCache[T], claude_code: bool, s: Settings) -> Found[T] | No
     now = now_ms(s, store)
     found = newest_fresh(cache, claude_code, s, org, ours, now, claude)
     if found is None:
-        _missed.put((store.key, cache.key, org), now)
+        note_miss(store, cache, org, now)
     return found
 
 
